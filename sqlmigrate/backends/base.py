@@ -1,0 +1,82 @@
+"""The contract every vendor backend keeps.
+
+A backend owns one database session for the length of a run: it holds the
+migration lock on it, reads and writes golang-migrate's version table, and
+sends SQL text exactly as given. "No version" is ``None`` here; the table
+stores golang-migrate's encoding of it (no row, or ``-1`` when dirty).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class VersionState:
+    version: int | None
+    dirty: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatementError:
+    """A failure the server reported for one message we sent."""
+
+    message: str
+    sqlstate: str | None
+    #: 0-based character offset into the text sent, when the server gave one
+    position: int | None
+    detail: str | None = None
+    hint: str | None = None
+    context: str | None = None
+
+
+class ExecutionFailed(Exception):
+    """Raised by ``Backend.execute``; the session is usable again when it is raised."""
+
+    def __init__(self, error: StatementError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class Backend(Protocol):
+    vendor: str
+    #: the version table as it appears in messages, e.g. ``public.schema_migrations``
+    table_label: str
+
+    def open(self) -> None:
+        """Connect and learn where the version table lives; takes no lock."""
+
+    def lock(self, timeout: float) -> None:
+        """Take the migration lock, waiting at most ``timeout`` seconds in all.
+
+        Raises LockTimeoutError naming who holds it."""
+
+    def unlock(self) -> None:
+        """Release the lock; quiet when the session is already gone."""
+
+    def check_session(self) -> None:
+        """Raise LockLostError when the session that holds the lock is gone."""
+
+    def ensure_table(self) -> None:
+        """Create the version table when it does not exist (checks first, for read-only users)."""
+
+    def read_version(self) -> VersionState:
+        """The stored version; ``VersionState(None, False)`` for no row or no table."""
+
+    def version_sql(self, version: int | None, dirty: bool) -> str:
+        """SQL that replaces the stored version, to run inside the caller's transaction."""
+
+    def set_version(self, version: int | None, dirty: bool) -> None:
+        """Replace the stored version in a transaction of its own."""
+
+    def execute(self, sql: str) -> None:
+        """Send ``sql`` as one simple-query message, no parameters.
+
+        Raises ExecutionFailed; never leaves the session in an aborted transaction."""
+
+    def begin(self) -> None:
+        """Open an explicit transaction (for a multi-statement atomic file)."""
+
+    def in_transaction(self) -> bool:
+        """True while an explicit transaction is open on the session."""

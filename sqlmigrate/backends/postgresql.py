@@ -1,0 +1,299 @@
+"""PostgreSQL: golang-migrate's ``postgres`` driver, kept byte-compatible.
+
+Same table (``current_schema()``, ``version bigint``, ``dirty boolean``, at
+most one row), same advisory lock keys, and SQL sent as simple-query
+messages with no parameters, through the raw psycopg connection that Django
+already opened for the alias.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+import zlib
+from typing import Any
+
+import psycopg
+from django.db.backends.base.base import BaseDatabaseWrapper
+from psycopg import pq
+
+from ..exceptions import ConfigurationError, LockLostError, LockTimeoutError, SQLMigrateError
+from .base import ExecutionFailed, StatementError, VersionState
+
+# golang-migrate database/util.go: crc32(names joined by NUL) * salt mod 2**32
+ADVISORY_LOCK_SALT = 1486364155
+MAX_IDENTIFIER_BYTES = 63
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def advisory_lock_id(database_name: str, *additional_names: str) -> int:
+    """golang-migrate's GenerateAdvisoryLockId, as an integer."""
+    if additional_names:
+        database_name = "\x00".join([*additional_names, database_name])
+    checksum = zlib.crc32(database_name.encode("utf-8")) & 0xFFFFFFFF
+    return (checksum * ADVISORY_LOCK_SALT) & 0xFFFFFFFF
+
+
+def check_table_name(name: str) -> None:
+    """Refuse a version table name that golang-migrate would not read the same way.
+
+    golang-migrate quotes the whole value as one identifier in current_schema(),
+    so a dot or quote would not mean a schema here either: say so instead.
+    """
+    problem = None
+    if not name:
+        problem = "is empty"
+    elif "." in name or '"' in name:
+        problem = (
+            "must be a plain table name: the table lives in current_schema(), as "
+            "golang-migrate's does; to put it in another schema, set search_path on the "
+            "connection (OPTIONS or ?options=-csearch_path%3Dname in DATABASE_URL)"
+        )
+    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
+        problem = "contains a control character"
+    elif len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
+        problem = f"is longer than PostgreSQL's {MAX_IDENTIFIER_BYTES}-byte identifier limit"
+    if problem:
+        raise ConfigurationError(f"SQLMIGRATE_TABLE {name!r} {problem}")
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class PostgreSQLBackend:
+    vendor = "postgresql"
+
+    def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
+        check_table_name(table)
+        self.connection = connection
+        self.table = table
+        self.table_label = table
+        self._qualified = quote_identifier(table)
+        self._raw: Any = None
+        self._lock_keys: tuple[int, ...] = ()
+        self._held: list[int] = []
+
+    # -- session ---------------------------------------------------------
+    def open(self) -> None:
+        if self.connection.in_atomic_block:
+            raise SQLMigrateError(
+                "sqlmigrate cannot run inside transaction.atomic(): a migration that needs "
+                "the dirty-flag protocol must commit as it goes"
+            )
+        try:
+            self.connection.ensure_connection()
+        except Exception as error:
+            raise SQLMigrateError(self._connect_failure(error)) from None
+        self._raw = self.connection.connection
+        if not self._raw.autocommit:
+            raise SQLMigrateError(
+                f"database alias {self.connection.alias!r} has AUTOCOMMIT off; sqlmigrate "
+                f"manages its own transactions and needs Django's default autocommit"
+            )
+        schema, database = self._fetch_one(
+            "SELECT current_schema(), current_database()", "find the current schema"
+        )
+        if schema is None:
+            raise SQLMigrateError(
+                "no schema: current_schema() is NULL because no schema on the search_path "
+                "exists; create it or fix search_path"
+            )
+        self.table_label = f"{schema}.{self.table}"
+        self._schema = schema
+        self._qualified = f"{quote_identifier(schema)}.{quote_identifier(self.table)}"
+        self._lock_keys = self._keys(schema, database)
+
+    def _keys(self, schema: str, database: str) -> tuple[int, ...]:
+        """The CLI's key first, then the library's (Go services embedding golang-migrate).
+
+        The CLI hashes the URL path, leading slash included ("/realstaging");
+        the library, and URLs with ?dbname=, hash current_database().
+        """
+        name = self.connection.settings_dict.get("NAME") or database
+        keys = [advisory_lock_id("/" + name, schema, self.table)]
+        keys.append(advisory_lock_id(database, schema, self.table))
+        return tuple(dict.fromkeys(keys))
+
+    @property
+    def lock_keys(self) -> tuple[int, ...]:
+        return self._lock_keys
+
+    def check_session(self) -> None:
+        raw = self._raw
+        if self.connection.connection is not raw or raw is None or raw.closed or raw.broken:
+            raise LockLostError(
+                "the database session that held the migration lock was lost (connection "
+                "closed or replaced); stopped before running anything more. Run "
+                "sqlmigrate_version to see where the database is"
+            )
+
+    # -- lock -------------------------------------------------------------
+    def lock(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for key in self._lock_keys:
+            remaining_ms = max(1, math.ceil((deadline - time.monotonic()) * 1000))
+            try:
+                self.execute(
+                    f"SET LOCAL lock_timeout = '{remaining_ms}ms';\nSELECT pg_advisory_lock({key})"
+                )
+            except ExecutionFailed as failure:
+                self.unlock()
+                if failure.error.sqlstate == _LOCK_NOT_AVAILABLE:
+                    raise LockTimeoutError(self._timeout_message(key, timeout)) from None
+                raise SQLMigrateError(
+                    f"cannot take the migration lock: {failure.error.message}"
+                ) from None
+            self._held.append(key)
+
+    def unlock(self) -> None:
+        held, self._held = self._held, []
+        if not held or self._raw is None or self._raw.closed:
+            return
+        calls = ", ".join(f"pg_advisory_unlock({key})" for key in reversed(held))
+        # If the session is gone, its session-level locks went with it.
+        with contextlib.suppress(ExecutionFailed, LockLostError):
+            self.execute(f"SELECT {calls}")
+
+    def _timeout_message(self, key: int, timeout: float) -> str:
+        holder = self._lock_holder(key)
+        return (
+            f"timeout: can't acquire database lock: waited {timeout:g} s for PostgreSQL "
+            f"advisory lock {key} ({self.table_label}), held by {holder}. Another migration "
+            f"is running: wait for it, or raise --lock-timeout / SQLMIGRATE_LOCK_TIMEOUT"
+        )
+
+    def _lock_holder(self, key: int) -> str:
+        sql = (
+            "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), a.state, "
+            "round(extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)))::int "
+            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objsubid = 1 "
+            f"AND l.objid = {key} AND l.granted LIMIT 1"
+        )
+        try:
+            row = self._fetch_one(sql, "look up the lock holder")
+        except SQLMigrateError:
+            row = None
+        if not row:
+            return "another session"
+        pid, application, state, seconds = row
+        return f"pid {pid} (application {application}, {state}, for {seconds} s)"
+
+    # -- version table --------------------------------------------------------
+    def ensure_table(self) -> None:
+        exists = self._fetch_one(
+            "SELECT COUNT(1) FROM information_schema.tables "
+            f"WHERE table_schema = {_literal(self._schema)} "
+            f"AND table_name = {_literal(self.table)} LIMIT 1",
+            "look for the version table",
+        )
+        if exists and exists[0] == 1:
+            return
+        try:
+            self.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._qualified} "
+                "(version bigint not null primary key, dirty boolean not null)"
+            )
+        except ExecutionFailed as failure:
+            raise SQLMigrateError(
+                f"cannot create the version table {self.table_label}: {failure.error.message}"
+            ) from None
+
+    def read_version(self) -> VersionState:
+        try:
+            row = self._fetch_one(
+                f"SELECT version, dirty FROM {self._qualified} LIMIT 1",
+                "read the version table",
+                missing_table_ok=True,
+            )
+        except _MissingTable:
+            return VersionState(None, False)
+        if row is None:
+            return VersionState(None, False)
+        version, dirty = row
+        return VersionState(None if version == -1 else int(version), bool(dirty))
+
+    def version_sql(self, version: int | None, dirty: bool) -> str:
+        sql = f"DELETE FROM {self._qualified}"
+        if version is not None or dirty:
+            stored = -1 if version is None else int(version)
+            sql += (
+                f";\nINSERT INTO {self._qualified} (version, dirty) "
+                f"VALUES ({stored}, {'true' if dirty else 'false'})"
+            )
+        return sql
+
+    def set_version(self, version: int | None, dirty: bool) -> None:
+        # One multi-statement message is one implicit transaction.
+        self.execute(self.version_sql(version, dirty))
+
+    # -- running SQL -----------------------------------------------------------
+    def begin(self) -> None:
+        self.execute("BEGIN")
+
+    def in_transaction(self) -> bool:
+        return bool(self._raw.info.transaction_status != pq.TransactionStatus.IDLE)
+
+    def execute(self, sql: str) -> None:
+        try:
+            with self._raw.cursor() as cursor:
+                cursor.execute(sql)
+        except psycopg.Error as error:
+            self._after_error(error)
+            raise ExecutionFailed(_statement_error(error)) from None
+
+    def _after_error(self, error: psycopg.Error) -> None:
+        raw = self._raw
+        if raw.closed or raw.broken:
+            raise LockLostError(
+                f"lost the database session (and with it the migration lock): {error}"
+            ) from None
+        if raw.info.transaction_status != pq.TransactionStatus.IDLE:
+            raw.execute("ROLLBACK")
+
+    def _fetch_one(
+        self, sql: str, purpose: str, *, missing_table_ok: bool = False
+    ) -> tuple[Any, ...] | None:
+        try:
+            with self._raw.cursor() as cursor:
+                cursor.execute(sql)
+                row: tuple[Any, ...] | None = cursor.fetchone()
+                return row
+        except psycopg.Error as error:
+            self._after_error(error)
+            if missing_table_ok and isinstance(error, psycopg.errors.UndefinedTable):
+                raise _MissingTable from None
+            raise SQLMigrateError(f"cannot {purpose}: {error}") from None
+
+    def _connect_failure(self, error: Exception) -> str:
+        settings = self.connection.settings_dict
+        text = str(error).strip()
+        password = settings.get("PASSWORD")
+        if password:
+            text = text.replace(str(password), "********")
+        where = f"{settings.get('HOST') or 'local socket'}, database {settings.get('NAME')!r}"
+        return f"cannot connect to database alias {self.connection.alias!r} ({where}): {text}"
+
+
+class _MissingTable(Exception):
+    pass
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _statement_error(error: psycopg.Error) -> StatementError:
+    diag = error.diag
+    position = int(diag.statement_position) - 1 if diag.statement_position else None
+    message = diag.message_primary or str(error).strip()
+    return StatementError(
+        message=message,
+        sqlstate=error.sqlstate,
+        position=position,
+        detail=diag.message_detail,
+        hint=diag.message_hint,
+        context=diag.context,
+    )

@@ -1,0 +1,53 @@
+"""Typed access to the SQLMIGRATE_* settings.
+
+Every property reads ``django.conf.settings`` on each access, so
+``override_settings`` in tests and per-process settings both work.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings as django_settings
+
+DEFAULT_TABLE = "schema_migrations"
+DEFAULT_LOCK_TIMEOUT = 15.0
+DEFAULT_DIR = "infra/migrations"
+
+
+class Settings:
+    @property
+    def migrations_dir(self) -> Path:
+        """SQLMIGRATE_DIR; relative paths are taken from BASE_DIR (or the cwd)."""
+        configured = getattr(django_settings, "SQLMIGRATE_DIR", None)
+        base = Path(getattr(django_settings, "BASE_DIR", Path.cwd()))
+        if configured is None:
+            return base / DEFAULT_DIR
+        path = Path(configured)
+        return path if path.is_absolute() else base / path
+
+    @property
+    def table(self) -> str:
+        """SQLMIGRATE_TABLE: the golang-migrate version table (x-migrations-table)."""
+        return str(getattr(django_settings, "SQLMIGRATE_TABLE", DEFAULT_TABLE))
+
+    @property
+    def lock_timeout(self) -> float:
+        """SQLMIGRATE_LOCK_TIMEOUT in seconds; covers every wait for the lock."""
+        return float(getattr(django_settings, "SQLMIGRATE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+
+    @property
+    def test_databases(self) -> tuple[str, ...]:
+        """SQLMIGRATE_TEST_DATABASES: aliases whose test databases get the SQL applied.
+
+        ``True`` means every alias in DATABASES; the default, an empty tuple, is off.
+        """
+        value = getattr(django_settings, "SQLMIGRATE_TEST_DATABASES", ())
+        if value is True:
+            return tuple(django_settings.DATABASES)
+        if not value:
+            return ()
+        return tuple(value)
+
+
+settings = Settings()

@@ -1,0 +1,121 @@
+"""Every failure sqlmigrate reports, each carrying the data that explains it.
+
+Messages follow one rule: what happened, where (FILE:LINE:COL when there is a
+place), the state the database is in now, and the command that fixes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SQLMigrateError(Exception):
+    """Base class; ``str(error)`` is the full message shown to the user."""
+
+
+class SourceError(SQLMigrateError):
+    """The migrations folder cannot be read."""
+
+
+class DuplicateMigrationError(SourceError):
+    def __init__(self, first: Path, second: Path) -> None:
+        self.first = first
+        self.second = second
+        super().__init__(
+            f"duplicate migration file: {second.name} (same version and direction as "
+            f"{first.name}, in {second.parent}); rename one of them to a new version"
+        )
+
+
+class FileReadError(SourceError):
+    """A migration file exists but cannot be read or decoded."""
+
+
+class SqlParseError(SQLMigrateError):
+    """A pending file was rejected before anything ran."""
+
+    def __init__(self, location: str, message: str) -> None:
+        self.location = location
+        self.reason = message
+        super().__init__(f"{location}: {message}")
+
+
+class ConfigurationError(SQLMigrateError):
+    """A setting or an option has a value sqlmigrate cannot use."""
+
+
+class CommandArgumentError(SQLMigrateError):
+    """A bad argument given to a command or an API call."""
+
+
+class DirtyError(SQLMigrateError):
+    def __init__(self, version: int | None, fix: str) -> None:
+        self.version = version
+        shown = -1 if version is None else version
+        super().__init__(
+            f"Dirty database version {shown}. Fix and force version.\n"
+            f"A migration failed part-way. Check the database by hand, undo or finish what "
+            f"the failed file did, then mark the version you left it at: {fix}"
+        )
+
+
+class NoMigrationError(SQLMigrateError):
+    """The database has no version (``migrate version``: ``error: no migration``)."""
+
+    def __init__(self) -> None:
+        super().__init__("no migration")
+
+
+class VersionNotFoundError(SQLMigrateError):
+    def __init__(self, version: int, directory: Path, *, in_database: bool) -> None:
+        self.version = version
+        where = "the database is at this version but " if in_database else ""
+        super().__init__(
+            f"no migration found for version {version}: {where}{directory} has no "
+            f"{version}_*.up.* or {version}_*.down.* file"
+        )
+
+
+class FileNotExistError(SQLMigrateError):
+    """golang-migrate's ``file does not exist``: no migration to take a step to."""
+
+
+class ShortLimitError(SQLMigrateError):
+    def __init__(self, short: int, applied: int) -> None:
+        self.short = short
+        self.applied = applied
+        super().__init__(
+            f"limit {short} short: applied {applied} migration(s), then ran out of files"
+        )
+
+
+class LockTimeoutError(SQLMigrateError):
+    pass
+
+
+class LockLostError(SQLMigrateError):
+    pass
+
+
+class MigrationFailedError(SQLMigrateError):
+    """A migration file failed while running; carries where and what state is left."""
+
+    def __init__(
+        self,
+        *,
+        location: str,
+        message: str,
+        sqlstate: str | None,
+        state: str,
+        fix: str | None,
+    ) -> None:
+        self.location = location
+        self.reason = message
+        self.sqlstate = sqlstate
+        self.state = state
+        self.fix = fix
+        code = f" ({sqlstate})" if sqlstate else ""
+        text = f"{location}: {message}{code}\n{state}"
+        if fix:
+            text += f"\n{fix}"
+        super().__init__(text)

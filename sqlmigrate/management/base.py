@@ -1,0 +1,105 @@
+"""What every sqlmigrate_* command shares: options, and how errors are shown.
+
+Errors print as ``error: <message>`` on stderr with exit status 1, the way
+the Go CLI prints them, so deploy logs read the same after the switch.
+Called through ``call_command`` they raise CommandError as usual.
+"""
+
+from __future__ import annotations
+
+import sys
+from argparse import ArgumentParser, ArgumentTypeError
+from pathlib import Path
+from typing import Any, NoReturn
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS
+
+from ..engine import RunResult
+from ..exceptions import SQLMigrateError
+from ..source import MAX_VERSION
+from .output import progress_printer
+
+
+class SQLMigrateCommand(BaseCommand):
+    #: commands that talk to the database get --database and --lock-timeout
+    uses_database = True
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--path",
+            type=Path,
+            help="migrations folder (default: SQLMIGRATE_DIR), like migrate -path",
+        )
+        if self.uses_database:
+            parser.add_argument(
+                "--database",
+                default=DEFAULT_DB_ALIAS,
+                help='database alias from DATABASES (default: "default")',
+            )
+            parser.add_argument(
+                "--lock-timeout",
+                type=float,
+                metavar="SECONDS",
+                help="give up waiting for the migration lock after this long "
+                "(default: SQLMIGRATE_LOCK_TIMEOUT, 15)",
+            )
+
+    def run_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments every engine call takes, from the parsed options."""
+        verbosity = int(options["verbosity"])
+        return {
+            "using": options["database"],
+            "path": options["path"],
+            "lock_timeout": options["lock_timeout"],
+            "progress": progress_printer(self.stdout.write, verbosity),
+            "warn": self.stderr.write if verbosity >= 1 else None,
+        }
+
+    def report(self, result: RunResult, verbosity: int) -> None:
+        if not result.changed and verbosity >= 1:
+            self.stdout.write("no change")
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        self._from_argv = True
+        super().run_from_argv(argv)
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        try:
+            return super().execute(*args, **options)
+        except SQLMigrateError as error:
+            if getattr(self, "_from_argv", False) and not options.get("traceback"):
+                self._exit_with(str(error), 1)
+            raise CommandError(str(error), returncode=1) from error
+
+    def _exit_with(self, message: str, returncode: int) -> NoReturn:
+        self.stdout.flush()
+        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.flush()
+        sys.exit(returncode)
+
+
+def count_argument(text: str) -> int:
+    """N for up/down: a whole number of steps, 0 or more."""
+    return _bounded_int(text, 0, "limit argument N", "a count of migrations, 0 or more")
+
+
+def version_argument(text: str) -> int:
+    """V for goto: a version number."""
+    return _bounded_int(text, 0, "version argument V", "a version number, 0 or more")
+
+
+def force_argument(text: str) -> int:
+    """V for force: a version number, or -1 for no version."""
+    return _bounded_int(text, -1, "version argument V", "a version number, or -1 for none")
+
+
+def _bounded_int(text: str, low: int, what: str, expected: str) -> int:
+    try:
+        value = int(text.strip(), 10)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= MAX_VERSION:
+        raise ArgumentTypeError(f"can't read {what}: {text!r} is not {expected}")
+    return value

@@ -1,0 +1,30 @@
+"""How commands print results: the seed Makefile's ``OK   file`` lines, plus a duration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..runner import AppliedMigration
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 1:
+        return f"{seconds * 1000:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def format_applied(applied: AppliedMigration) -> str:
+    return f"OK   {applied.label} ({format_duration(applied.duration)})"
+
+
+def progress_printer(
+    write: Callable[[str], None], verbosity: int
+) -> Callable[[AppliedMigration], None]:
+    def report(applied: AppliedMigration) -> None:
+        if verbosity >= 1:
+            write(format_applied(applied))
+        if verbosity >= 2:
+            mode = "one transaction" if applied.atomic else "dirty-flag protocol"
+            write(f"     now at {applied.target} ({mode})")
+
+    return report

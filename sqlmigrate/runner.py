@@ -1,0 +1,167 @@
+"""Run one planned step against a backend: atomically when the file allows,
+otherwise by golang-migrate's dirty-flag protocol.
+
+Atomic: the file's statements and the version update commit together, so a
+failure leaves nothing of the file and the previous version, clean. A
+single-statement file and its version update travel in one simple-query
+message: one round trip per migration.
+
+Dirty-flag protocol (golang-migrate's): write the target version dirty, run
+the statements one by one (each commits on its own), write it clean.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .backends.base import Backend, ExecutionFailed, StatementError
+from .exceptions import MigrationFailedError
+from .planner import Step
+from .sql import ParsedSql, Statement
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedMigration:
+    """One step that finished; what ``progress`` callbacks receive."""
+
+    version: int
+    direction: str
+    label: str
+    #: the version the database is at after it (None: no version)
+    target: int | None
+    duration: float
+    #: True: ran in one transaction with its version update; False: dirty protocol
+    atomic: bool
+    #: False when the direction's file does not exist (golang-migrate's nil migration)
+    had_file: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedStep:
+    step: Step
+    sql: ParsedSql | None
+    location: str
+
+
+#: Builds the command that fixes a state: ("sqlmigrate_force", "3") -> "python manage.py ..."
+CommandHint = Callable[..., str]
+
+
+def run_step(backend: Backend, prepared: PreparedStep, hint: CommandHint) -> AppliedMigration:
+    step = prepared.step
+    started = time.perf_counter()
+    if prepared.sql is None:
+        backend.set_version(step.target, dirty=False)
+        atomic = True
+    elif prepared.sql.atomic:
+        _run_atomic(backend, prepared, hint)
+        atomic = True
+    else:
+        _run_dirty_protocol(backend, prepared, hint)
+        atomic = False
+    return AppliedMigration(
+        version=step.migration.version,
+        direction=step.direction,
+        label=step.label,
+        target=step.target,
+        duration=time.perf_counter() - started,
+        atomic=atomic,
+        had_file=prepared.sql is not None,
+    )
+
+
+def _run_atomic(backend: Backend, prepared: PreparedStep, hint: CommandHint) -> None:
+    sql = prepared.sql
+    assert sql is not None
+    step = prepared.step
+    bookkeeping = backend.version_sql(step.target, dirty=False)
+    statements = sql.statements
+    current: Statement | None = None
+    try:
+        if not statements:
+            backend.execute(bookkeeping)
+            return
+        if len(statements) > 1:
+            backend.begin()
+            for current in statements[:-1]:
+                backend.execute(sql.statement_text(current))
+        current = statements[-1]
+        closing = ";\nCOMMIT" if len(statements) > 1 else ""
+        backend.execute(f"{sql.statement_text(current)}\n;\n{bookkeeping}{closing}")
+    except ExecutionFailed as failure:
+        state = (
+            f"Nothing of {step.label} was applied: its transaction was rolled back and the "
+            f"database is still at {describe_version(step.before)} (clean)."
+        )
+        fix = f"Fix the file, then run: {hint(_rerun_command(step))}"
+        raise _failure(sql, current, failure.error, state, fix) from None
+
+
+def _run_dirty_protocol(backend: Backend, prepared: PreparedStep, hint: CommandHint) -> None:
+    sql = prepared.sql
+    assert sql is not None
+    step = prepared.step
+    backend.set_version(step.target, dirty=True)
+    for statement in sql.statements:
+        try:
+            backend.execute(sql.statement_text(statement))
+        except ExecutionFailed as failure:
+            raise _failure(
+                sql, statement, failure.error, *_dirty_advice(step, sql, statement, hint)
+            ) from None
+    backend.set_version(step.target, dirty=False)
+
+
+def _dirty_advice(
+    step: Step, sql: ParsedSql, statement: Statement, hint: CommandHint
+) -> tuple[str, str]:
+    target = describe_version(step.target)
+    state = (
+        f"{step.label} cannot run in a transaction ({sql.reason}), so it ran statement by "
+        f"statement: the statements before {sql.where(statement.start)} were committed and "
+        f"stay. The database is marked {target} (dirty), as golang-migrate marks it."
+    )
+    done = hint("sqlmigrate_force", _force_arg(step.target))
+    undone = hint("sqlmigrate_force", _force_arg(step.before))
+    fix = (
+        f"Finish or undo the rest by hand, then run `{done}` if the database now matches "
+        f"{target}, or `{undone}` if it matches {describe_version(step.before)}."
+    )
+    return state, fix
+
+
+def _failure(
+    sql: ParsedSql,
+    statement: Statement | None,
+    error: StatementError,
+    state: str,
+    fix: str,
+) -> MigrationFailedError:
+    offset = statement.start if statement is not None else 0
+    if statement is not None and error.position is not None:
+        offset += min(error.position, statement.end - statement.start)
+    message = error.message
+    for label, extra in (("detail", error.detail), ("hint", error.hint), ("where", error.context)):
+        if extra:
+            message += f"\n  {label}: {extra}"
+    return MigrationFailedError(
+        location=sql.where(offset),
+        message=message,
+        sqlstate=error.sqlstate,
+        state=state,
+        fix=fix,
+    )
+
+
+def _rerun_command(step: Step) -> str:
+    return "sqlmigrate_up" if step.direction == "up" else "sqlmigrate_down"
+
+
+def _force_arg(version: int | None) -> str:
+    return "-1" if version is None else str(version)
+
+
+def describe_version(version: int | None) -> str:
+    return "no version" if version is None else f"version {version}"

@@ -1,0 +1,280 @@
+"""Split and classify a migration file with PostgreSQL's own parser (pglast).
+
+Every pending file goes through ``parse_migration`` before the first one
+runs. The result says where each statement is, and whether the file can run
+inside one transaction together with its version update ("atomic") or needs
+golang-migrate's dirty-flag protocol. psql-only input and syntax errors are
+rejected here, with FILE:LINE:COL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pglast import parser as pg_parser
+from pglast.enums import DiscardMode, TransactionStmtKind
+
+from .exceptions import SqlParseError
+from .source import line_col
+
+_BEGIN_KINDS = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
+_END_KINDS = {
+    TransactionStmtKind.TRANS_STMT_COMMIT,
+    TransactionStmtKind.TRANS_STMT_ROLLBACK,
+    TransactionStmtKind.TRANS_STMT_PREPARE,
+}
+
+# Only statements starting with one of these words can be transaction
+# control, non-transactional, or psql-only COPY; the rest (INSERT, UPDATE,
+# CREATE TABLE, ...) are never parsed a second time.
+_CANDIDATE_WORDS = frozenset(
+    [
+        "BEGIN",
+        "START",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "ABORT",
+        "SAVEPOINT",
+        "RELEASE",
+        "PREPARE",
+        "CREATE",
+        "DROP",
+        "ALTER",
+        "REINDEX",
+        "VACUUM",
+        "CLUSTER",
+        "DISCARD",
+        "COPY",
+    ]
+)
+_DDL_WORDS = frozenset({"CREATE", "DROP", "ALTER", "REINDEX"})
+_DDL_TRIGGERS = re.compile(r"concurrently|database|tablespace|subscription|system", re.IGNORECASE)
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+_COPY_FROM_STDIN = re.compile(r"\bCOPY\b[^;]*?\bFROM\s+STDIN\b", re.IGNORECASE)
+_META_COMMAND = re.compile(r"\\[A-Za-z!?]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement: ``text[start:end]``, without its terminating semicolon."""
+
+    start: int
+    end: int
+    #: why it cannot run inside a transaction block, or None
+    no_transaction: str | None = None
+    #: transaction control: "begin", "begin-with-options", "end", "other", or None
+    transaction: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedSql:
+    """A file ready to run: its text and the statements to send, in order."""
+
+    location: str
+    text: str
+    statements: tuple[Statement, ...]
+    #: True: statements + version update run in one transaction
+    atomic: bool
+    #: for non-atomic files, the first statement that forces the dirty protocol
+    reason: str | None = None
+
+    def statement_text(self, statement: Statement) -> str:
+        return self.text[statement.start : statement.end]
+
+    def where(self, offset: int) -> str:
+        """``FILE:LINE:COL`` of a 0-based character offset in the file."""
+        line, col = line_col(self.text, offset)
+        return f"{self.location}:{line}:{col}"
+
+
+def parse_migration(text: str, location: str) -> ParsedSql:
+    """Split, classify and check ``text``; raises SqlParseError naming FILE:LINE:COL."""
+    statements = [_classify(text, piece) for piece in _split(text, location)]
+    for statement in statements:
+        _reject_psql_only(text, statement, location)
+    wrapped = _unwrap(statements)
+    if wrapped is not None:
+        _reject_inside_block(text, wrapped, location, "the file's own BEGIN ... COMMIT")
+        return ParsedSql(location, text, tuple(wrapped), atomic=True)
+    reason_statement = next((s for s in statements if s.transaction or s.no_transaction), None)
+    if reason_statement is None:
+        return ParsedSql(location, text, tuple(statements), atomic=True)
+    _check_transaction_blocks(text, statements, location)
+    reason = reason_statement.no_transaction or "transaction control inside the file"
+    line, _ = line_col(text, reason_statement.start)
+    return ParsedSql(
+        location, text, tuple(statements), atomic=False, reason=f"{reason} (line {line})"
+    )
+
+
+def _split(text: str, location: str) -> list[slice]:
+    try:
+        return list(pg_parser.split(text, with_parser=True, only_slices=True))
+    except pg_parser.ParseError as error:
+        message, offset = error.args[0], error.args[1]
+        raise _diagnose(text, location, message, offset) from None
+
+
+def _diagnose(text: str, location: str, message: str, offset: int) -> SqlParseError:
+    """Turn the parser's complaint into the most useful message we can give."""
+    offset = min(max(offset, 0), len(text))
+    meta = _META_COMMAND.match(text, offset)
+    if meta and meta.group():
+        return SqlParseError(_where(text, location, offset), _meta_command_message(meta.group()))
+    copy = _last_copy_from_stdin(text, offset)
+    if copy is not None:
+        return SqlParseError(_where(text, location, copy), _COPY_MESSAGE)
+    return SqlParseError(_where(text, location, offset), f"{message}; nothing was run")
+
+
+def _last_copy_from_stdin(text: str, before: int) -> int | None:
+    matches = list(_COPY_FROM_STDIN.finditer(text, 0, before))
+    return matches[-1].start() if matches else None
+
+
+def _classify(text: str, piece: slice) -> Statement:
+    start, end = piece.start, piece.stop
+    word_match = _FIRST_WORD.match(text, start)
+    word = word_match.group().upper() if word_match else ""
+    if word not in _CANDIDATE_WORDS:
+        return Statement(start, end)
+    if word in _DDL_WORDS and not _DDL_TRIGGERS.search(text, start, end):
+        return Statement(start, end)
+    node = pg_parser.parse_sql(text[start:end])[0].stmt
+    return Statement(start, end, _no_transaction(node), _transaction_kind(node))
+
+
+def _transaction_kind(node: Any) -> str | None:
+    if type(node).__name__ != "TransactionStmt":
+        return None
+    if node.kind in _BEGIN_KINDS:
+        return "begin-with-options" if node.options else "begin"
+    if node.kind in _END_KINDS and not node.chain:
+        return "end" if node.kind == TransactionStmtKind.TRANS_STMT_COMMIT else "end-other"
+    return "other"
+
+
+def _no_transaction(node: Any) -> str | None:
+    """Why PostgreSQL refuses this statement inside a transaction block, or None."""
+    kind = type(node).__name__
+    simple = {
+        "CreatedbStmt": "CREATE DATABASE",
+        "DropdbStmt": "DROP DATABASE",
+        "CreateTableSpaceStmt": "CREATE TABLESPACE",
+        "DropTableSpaceStmt": "DROP TABLESPACE",
+        "AlterSystemStmt": "ALTER SYSTEM",
+        "CreateSubscriptionStmt": "CREATE SUBSCRIPTION",
+        "DropSubscriptionStmt": "DROP SUBSCRIPTION",
+        "AlterSubscriptionStmt": "ALTER SUBSCRIPTION",
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind == "IndexStmt" and node.concurrent:
+        return "CREATE INDEX CONCURRENTLY"
+    if kind == "DropStmt" and node.concurrent:
+        return "DROP INDEX CONCURRENTLY"
+    if kind == "ReindexStmt" and _has_option(node.params, "concurrently"):
+        return "REINDEX CONCURRENTLY"
+    if kind == "VacuumStmt" and node.is_vacuumcmd:
+        return "VACUUM"
+    if kind == "ClusterStmt" and node.relation is None:
+        return "CLUSTER without a table"
+    if kind == "DiscardStmt" and node.target == DiscardMode.DISCARD_ALL:
+        return "DISCARD ALL"
+    if kind == "AlterDatabaseStmt" and _has_option(node.options, "tablespace"):
+        return "ALTER DATABASE ... SET TABLESPACE"
+    if kind == "AlterTableStmt" and _detaches_concurrently(node):
+        return "DETACH PARTITION CONCURRENTLY"
+    return None
+
+
+def _has_option(options: Any, name: str) -> bool:
+    return any(getattr(option, "defname", None) == name for option in options or ())
+
+
+def _detaches_concurrently(node: Any) -> bool:
+    return any(getattr(getattr(cmd, "def_", None), "concurrent", False) for cmd in node.cmds or ())
+
+
+_COPY_MESSAGE = (
+    "COPY ... FROM STDIN needs psql to send the data that follows it; sqlmigrate sends "
+    "files to the server as SQL. Use INSERT ... VALUES, or COPY from a file the server "
+    "can read; nothing was run"
+)
+
+
+def _meta_command_message(command: str) -> str:
+    return (
+        f"psql meta-command {command} is not SQL: migration files go to the server, not "
+        f"to psql (golang-migrate would fail here too). Replace it with plain SQL; nothing "
+        f"was run"
+    )
+
+
+def _reject_psql_only(text: str, statement: Statement, location: str) -> None:
+    if statement.no_transaction or statement.transaction:
+        return
+    word = _FIRST_WORD.match(text, statement.start)
+    if word is None or word.group().upper() != "COPY":
+        return
+    node = pg_parser.parse_sql(text[statement.start : statement.end])[0].stmt
+    if node.filename is None and not getattr(node, "is_program", False):
+        where = _where(text, location, statement.start)
+        if node.is_from:
+            raise SqlParseError(where, _COPY_MESSAGE)
+        raise SqlParseError(
+            where, "COPY ... TO STDOUT sends rows to psql; a migration has nowhere to put them"
+        )
+
+
+def _unwrap(statements: list[Statement]) -> list[Statement] | None:
+    """The inner statements of a file wrapped in its own plain BEGIN; ... COMMIT;.
+
+    Those two give way to sqlmigrate's own transaction, which also holds the
+    version update. None when the file is not wrapped that way.
+    """
+    if len(statements) < 2:
+        return None
+    first, last, inner = statements[0], statements[-1], statements[1:-1]
+    if first.transaction != "begin" or last.transaction != "end":
+        return None
+    if any(s.transaction for s in inner):
+        return None
+    return inner
+
+
+def _reject_inside_block(text: str, statements: list[Statement], location: str, block: str) -> None:
+    for statement in statements:
+        if statement.no_transaction:
+            raise SqlParseError(
+                _where(text, location, statement.start),
+                f"{statement.no_transaction} cannot run inside a transaction block, and this "
+                f"one is inside {block}. Move it to a file of its own without BEGIN/COMMIT; "
+                f"nothing was run",
+            )
+
+
+def _check_transaction_blocks(text: str, statements: list[Statement], location: str) -> None:
+    """A non-atomic file must not leave a transaction open or nest forbidden statements."""
+    open_at: Statement | None = None
+    for statement in statements:
+        if statement.transaction in ("begin", "begin-with-options"):
+            open_at = open_at or statement
+        elif statement.transaction in ("end", "end-other"):
+            open_at = None
+        elif statement.no_transaction and open_at is not None:
+            _reject_inside_block(text, [statement], location, "a BEGIN ... COMMIT block")
+    if open_at is not None:
+        raise SqlParseError(
+            _where(text, location, open_at.start),
+            "this BEGIN is never committed: the file would end inside an open transaction. "
+            "Add COMMIT; at the end; nothing was run",
+        )
+
+
+def _where(text: str, location: str, offset: int) -> str:
+    line, col = line_col(text, offset)
+    return f"{location}:{line}:{col}"

@@ -1,0 +1,146 @@
+"""Fixtures shared by the suite.
+
+Every test that touches PostgreSQL gets a schema of its own on the test
+database (``search_path`` points at it), so tests neither see each other's
+version tables nor share a lock key. Subprocesses reach the same schema
+through ``DATABASE_URL`` with ``options=-csearch_path=...``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Migrations:
+    """A temporary migrations folder."""
+
+    path: Path
+
+    def write(self, name: str, text: str | bytes) -> Path:
+        target = self.path / name
+        if isinstance(text, bytes):
+            target.write_bytes(text)
+        else:
+            target.write_text(text, encoding="utf-8")
+        return target
+
+    def pair(self, version: int, name: str, up: str, down: str | None = "") -> None:
+        self.write(f"{version}_{name}.up.sql", up)
+        if down is not None:
+            self.write(f"{version}_{name}.down.sql", down)
+
+
+@dataclass
+class Schema:
+    """A fresh schema on the test database, current for Django's connection."""
+
+    name: str
+    url: str
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def version_row(self) -> list[tuple[Any, ...]]:
+        return self.query(f'SELECT version, dirty FROM "{self.name}".schema_migrations')
+
+    def tables(self) -> set[str]:
+        rows = self.query(
+            f"SELECT tablename FROM pg_tables WHERE schemaname = '{self.name}'"
+        )
+        return {row[0] for row in rows}
+
+    def connect(self) -> psycopg.Connection[Any]:
+        """A second, independent session on the same schema (like another process)."""
+        return psycopg.connect(self.url, autocommit=True)
+
+
+@pytest.fixture
+def migrations(tmp_path: Path) -> Migrations:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    return Migrations(folder)
+
+
+def database_url(schema: str | None = None) -> str:
+    settings = connection.settings_dict
+    user = quote(settings["USER"] or "", safe="")
+    password = quote(str(settings["PASSWORD"] or ""), safe="")
+    host = quote(settings["HOST"] or "", safe="")
+    port = f":{settings['PORT']}" if settings["PORT"] else ""
+    credentials = f"{user}:{password}@" if password else f"{user}@"
+    url = f"postgresql://{credentials}{host}{port}/{settings['NAME']}"
+    if schema:
+        url += f"?options=-csearch_path%3D{schema}"
+    return url
+
+
+@pytest.fixture
+def schema(transactional_db: None) -> Iterator[Schema]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{name}"')
+        cursor.execute(f'SET search_path TO "{name}"')
+    try:
+        yield Schema(name, database_url(name))
+    finally:
+        connection.close()  # a migration may have left session state (SET ...)
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+@dataclass
+class Result:
+    out: str
+    err: str
+    code: int
+
+
+def run_command(name: str, *args: str, **options: Any) -> Result:
+    """A management command in this process: output, errors, and its exit code."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command(name, *args, stdout=out, stderr=err, **options)
+    except CommandError as error:
+        return Result(out.getvalue(), err.getvalue() + str(error), error.returncode)
+    return Result(out.getvalue(), err.getvalue(), 0)
+
+
+def run_manage(
+    *args: str, url: str, timeout: float = 60, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``python manage.py ...`` in a child process against ``url``."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "realstaging.settings",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, str(REPO / "manage.py"), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
+        input=stdin if stdin is not None else "",
+        check=False,
+    )
