@@ -64,9 +64,7 @@ class Schema:
         return self.query(f'SELECT version, dirty FROM "{self.name}".schema_migrations')
 
     def tables(self) -> set[str]:
-        rows = self.query(
-            f"SELECT tablename FROM pg_tables WHERE schemaname = '{self.name}'"
-        )
+        rows = self.query(f"SELECT tablename FROM pg_tables WHERE schemaname = '{self.name}'")
         return {row[0] for row in rows}
 
     def connect(self) -> psycopg.Connection[Any]:

@@ -64,6 +64,11 @@ class Backend(Protocol):
     def read_version(self) -> VersionState:
         """The stored version; ``VersionState(None, False)`` for no row or no table."""
 
+    def peek_version(self, timeout: float) -> VersionState | None:
+        """Read the version without the lock and without waiting longer than ``timeout``.
+
+        None when the table does not exist. Safe inside a request's transaction."""
+
     def version_sql(self, version: int | None, dirty: bool) -> str:
         """SQL that replaces the stored version, to run inside the caller's transaction."""
 

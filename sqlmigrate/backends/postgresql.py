@@ -15,6 +15,7 @@ import zlib
 from typing import Any
 
 import psycopg
+from django.db import DatabaseError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import pq
 
@@ -214,6 +215,45 @@ class PostgreSQLBackend:
             return VersionState(None, False)
         version, dirty = row
         return VersionState(None if version == -1 else int(version), bool(dirty))
+
+    def peek_version(self, timeout: float) -> VersionState | None:
+        """Read the version without the lock, giving up after ``timeout`` seconds.
+
+        For pages and checks that must never wait on a running migration (the Go
+        CLI's TRUNCATE takes an exclusive lock on the table). Works inside a
+        request's transaction: the read runs in a savepoint. None: no table yet.
+        """
+        try:
+            self.connection.ensure_connection()
+        except Exception as error:
+            raise SQLMigrateError(self._connect_failure(error)) from None
+        limit = f"{max(1, math.ceil(timeout * 1000))}ms"
+        try:
+            with (
+                transaction.atomic(using=self.connection.alias),
+                self.connection.cursor() as cursor,
+            ):
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [limit])
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [limit])
+                cursor.execute(
+                    "SELECT current_schema(), to_regclass(quote_ident(current_schema()) "
+                    "|| '.' || quote_ident(%s)) IS NOT NULL",
+                    [self.table],
+                )
+                schema, exists = cursor.fetchone()
+                self.table_label = f"{schema}.{self.table}"
+                if not exists:
+                    return None
+                qualified = f"{quote_identifier(schema)}.{quote_identifier(self.table)}"
+                cursor.execute(f"SELECT version, dirty FROM {qualified} LIMIT 1")
+                row = cursor.fetchone()
+        except DatabaseError as error:
+            raise SQLMigrateError(
+                f"cannot read {self.table_label} within {timeout:g} s: {error}".strip()
+            ) from None
+        if row is None:
+            return VersionState(None, False)
+        return VersionState(None if row[0] == -1 else int(row[0]), bool(row[1]))
 
     def version_sql(self, version: int | None, dirty: bool) -> str:
         sql = f"DELETE FROM {self._qualified}"
