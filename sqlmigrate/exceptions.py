@@ -119,3 +119,7 @@ class MigrationFailedError(SQLMigrateError):
         if fix:
             text += f"\n{fix}"
         super().__init__(text)
+
+
+class CreateError(SQLMigrateError):
+    """A new migration pair cannot be made; nothing was created."""

@@ -220,7 +220,7 @@ def _reject_psql_only(text: str, statement: Statement, location: str) -> None:
     word = _FIRST_WORD.match(text, statement.start)
     if word is None or word.group().upper() != "COPY":
         return
-    node = pg_parser.parse_sql(text[statement.start : statement.end])[0].stmt
+    node: Any = pg_parser.parse_sql(text[statement.start : statement.end])[0].stmt
     if node.filename is None and not getattr(node, "is_program", False):
         where = _where(text, location, statement.start)
         if node.is_from:

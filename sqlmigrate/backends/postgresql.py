@@ -93,9 +93,10 @@ class PostgreSQLBackend:
                 f"database alias {self.connection.alias!r} has AUTOCOMMIT off; sqlmigrate "
                 f"manages its own transactions and needs Django's default autocommit"
             )
-        schema, database = self._fetch_one(
+        row = self._fetch_one(
             "SELECT current_schema(), current_database()", "find the current schema"
         )
+        schema, database = row if row else (None, None)
         if schema is None:
             raise SQLMigrateError(
                 "no schema: current_schema() is NULL because no schema on the search_path "
