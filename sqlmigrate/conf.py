@@ -13,6 +13,7 @@ from django.conf import settings as django_settings
 DEFAULT_TABLE = "schema_migrations"
 DEFAULT_LOCK_TIMEOUT = 15.0
 DEFAULT_DIR = "infra/migrations"
+DEFAULT_HISTORY_TABLE = "schema_migrations_history"
 
 
 class Settings:
@@ -35,6 +36,27 @@ class Settings:
     def lock_timeout(self) -> float:
         """SQLMIGRATE_LOCK_TIMEOUT in seconds; covers every wait for the lock."""
         return float(getattr(django_settings, "SQLMIGRATE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+
+    @property
+    def history_table(self) -> str | None:
+        """SQLMIGRATE_HISTORY_TABLE: sqlmigrate's side table of runs; None turns history off."""
+        value = getattr(django_settings, "SQLMIGRATE_HISTORY_TABLE", DEFAULT_HISTORY_TABLE)
+        return str(value) if value else None
+
+    @property
+    def allow_drift(self) -> bool:
+        """SQLMIGRATE_ALLOW_DRIFT: run even when an applied file changed since it ran."""
+        return bool(getattr(django_settings, "SQLMIGRATE_ALLOW_DRIFT", False))
+
+    @property
+    def allow_out_of_order(self) -> bool:
+        """SQLMIGRATE_ALLOW_OUT_OF_ORDER: apply never-applied files older than the version."""
+        return bool(getattr(django_settings, "SQLMIGRATE_ALLOW_OUT_OF_ORDER", False))
+
+    @property
+    def strict(self) -> bool:
+        """SQLMIGRATE_STRICT: a database ahead of the files is an error, as in golang-migrate."""
+        return bool(getattr(django_settings, "SQLMIGRATE_STRICT", False))
 
     @property
     def test_databases(self) -> tuple[str, ...]:

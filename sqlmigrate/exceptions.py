@@ -6,6 +6,7 @@ place), the state the database is in now, and the command that fixes it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -123,3 +124,19 @@ class MigrationFailedError(SQLMigrateError):
 
 class CreateError(SQLMigrateError):
     """A new migration pair cannot be made; nothing was created."""
+
+
+class DriftError(SQLMigrateError):
+    """Applied up files changed since they ran (from the history table)."""
+
+    def __init__(self, message: str, drifts: Sequence[object]) -> None:
+        self.drifts = drifts
+        super().__init__(message)
+
+
+class OutOfOrderError(SQLMigrateError):
+    """Never-applied files older than the database's version."""
+
+    def __init__(self, message: str, versions: list[int]) -> None:
+        self.versions = versions
+        super().__init__(message)

@@ -22,6 +22,8 @@ class Step:
     #: the version before the step and the version it leaves (None: no version)
     before: int | None
     target: int | None
+    #: an older, never-applied file run without moving the version back
+    out_of_order: bool = False
 
     @property
     def file(self) -> MigrationFile | None:
@@ -30,7 +32,7 @@ class Step:
     @property
     def label(self) -> str:
         if self.file is not None:
-            return self.file.name
+            return self.file.name + (" (out of order)" if self.out_of_order else "")
         return f"{self.migration.version}_{self.migration.identifier} (no {self.direction} file)"
 
 
@@ -84,6 +86,11 @@ def plan_goto(source: MigrationSource, current: int | None, target: int) -> Plan
     if current is None or current < target:
         return plan_up(source, current, _distance(source, current, target))
     return plan_down(source, current, _distance(source, target, current))
+
+
+def plan_out_of_order(migrations: list[Migration], current: int) -> list[Step]:
+    """Steps for late files: each runs its up file and leaves the version at ``current``."""
+    return [Step(m, "up", current, current, out_of_order=True) for m in migrations]
 
 
 def _distance(source: MigrationSource, low: int | None, high: int) -> int:

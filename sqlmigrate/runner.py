@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .backends.base import Backend, ExecutionFailed, StatementError
 from .exceptions import MigrationFailedError
+from .history import Checksums, HistoryRecorder
 from .planner import Step
 from .sql import ParsedSql, Statement
 
@@ -43,23 +44,38 @@ class PreparedStep:
     step: Step
     sql: ParsedSql | None
     location: str
+    sums: Checksums | None = None
+
+    @property
+    def mode(self) -> str:
+        """How it will run, for --dry-run and logs."""
+        if self.sql is None:
+            return "no file: version only"
+        if self.sql.atomic:
+            return "atomic: one transaction with the version update"
+        return f"dirty-flag protocol: {self.sql.reason}"
 
 
 #: Builds the command that fixes a state: ("sqlmigrate_force", "3") -> "python manage.py ..."
 CommandHint = Callable[..., str]
 
 
-def run_step(backend: Backend, prepared: PreparedStep, hint: CommandHint) -> AppliedMigration:
+def run_step(
+    backend: Backend,
+    prepared: PreparedStep,
+    hint: CommandHint,
+    recorder: HistoryRecorder | None = None,
+) -> AppliedMigration:
     step = prepared.step
     started = time.perf_counter()
     if prepared.sql is None:
-        backend.set_version(step.target, dirty=False)
+        backend.execute(_bookkeeping(backend, prepared, recorder))
         atomic = True
     elif prepared.sql.atomic:
-        _run_atomic(backend, prepared, hint)
+        _run_atomic(backend, prepared, hint, recorder)
         atomic = True
     else:
-        _run_dirty_protocol(backend, prepared, hint)
+        _run_dirty_protocol(backend, prepared, hint, recorder)
         atomic = False
     return AppliedMigration(
         version=step.migration.version,
@@ -72,11 +88,21 @@ def run_step(backend: Backend, prepared: PreparedStep, hint: CommandHint) -> App
     )
 
 
-def _run_atomic(backend: Backend, prepared: PreparedStep, hint: CommandHint) -> None:
+def _bookkeeping(backend: Backend, prepared: PreparedStep, recorder: HistoryRecorder | None) -> str:
+    """The version update (and history row) that commits with the step."""
+    sql = backend.version_sql(prepared.step.target, dirty=False)
+    if recorder is not None:
+        sql += ";\n" + recorder.applied_sql(prepared.step, prepared.sums)
+    return sql
+
+
+def _run_atomic(
+    backend: Backend, prepared: PreparedStep, hint: CommandHint, recorder: HistoryRecorder | None
+) -> None:
     sql = prepared.sql
     assert sql is not None
     step = prepared.step
-    bookkeeping = backend.version_sql(step.target, dirty=False)
+    bookkeeping = _bookkeeping(backend, prepared, recorder)
     statements = sql.statements
     current: Statement | None = None
     try:
@@ -91,6 +117,8 @@ def _run_atomic(backend: Backend, prepared: PreparedStep, hint: CommandHint) -> 
         closing = ";\nCOMMIT" if len(statements) > 1 else ""
         backend.execute(f"{sql.statement_text(current)}\n;\n{bookkeeping}{closing}")
     except ExecutionFailed as failure:
+        if recorder is not None:
+            recorder.failed(step, prepared.sums)
         state = (
             f"Nothing of {step.label} was applied: its transaction was rolled back and the "
             f"database is still at {describe_version(step.before)} (clean)."
@@ -99,19 +127,28 @@ def _run_atomic(backend: Backend, prepared: PreparedStep, hint: CommandHint) -> 
         raise _failure(sql, current, failure.error, state, fix) from None
 
 
-def _run_dirty_protocol(backend: Backend, prepared: PreparedStep, hint: CommandHint) -> None:
+def _run_dirty_protocol(
+    backend: Backend, prepared: PreparedStep, hint: CommandHint, recorder: HistoryRecorder | None
+) -> None:
     sql = prepared.sql
     assert sql is not None
     step = prepared.step
     backend.set_version(step.target, dirty=True)
+    if recorder is not None:
+        recorder.start(step, prepared.sums)
     for statement in sql.statements:
         try:
             backend.execute(sql.statement_text(statement))
         except ExecutionFailed as failure:
+            if recorder is not None:
+                recorder.failed(step, prepared.sums)
             raise _failure(
                 sql, statement, failure.error, *_dirty_advice(step, sql, statement, hint)
             ) from None
-    backend.set_version(step.target, dirty=False)
+    clean = backend.version_sql(step.target, dirty=False)
+    if recorder is not None:
+        clean += ";\n" + recorder.finish_sql()
+    backend.execute(clean)
 
 
 def _dirty_advice(

@@ -176,6 +176,11 @@ def _group(found: dict[tuple[int, Direction], MigrationFile]) -> list[Migration]
 
 def read_sql(file: MigrationFile) -> str:
     """The file's text as UTF-8, without a leading BOM (the Go tool sends it and fails)."""
+    return read_migration(file)[1]
+
+
+def read_migration(file: MigrationFile) -> tuple[bytes, str]:
+    """The file's bytes (what checksums cover) and its text for the server."""
     try:
         data = file.path.read_bytes()
     except OSError as error:
@@ -188,7 +193,7 @@ def read_sql(file: MigrationFile) -> str:
             f"{display_path(file.path)}:{line}:{col}: not valid UTF-8 (byte "
             f"0x{data[error.start]:02x}); save the file as UTF-8"
         ) from None
-    return text.removeprefix(UTF8_BOM)
+    return data, text.removeprefix(UTF8_BOM)
 
 
 def line_col_of_bytes(data: bytes, offset: int) -> tuple[int, int]:

@@ -8,8 +8,9 @@ stores golang-migrate's encoding of it (no row, or ``-1`` when dirty).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,17 @@ class Backend(Protocol):
     def read_version(self) -> VersionState:
         """The stored version; ``VersionState(None, False)`` for no row or no table."""
 
+    def qualify(self, table: str) -> tuple[str, str]:
+        """(quoted SQL name, label) of another table in the version table's schema."""
+
+    def table_exists(self, table: str) -> bool:
+        """True when ``table`` exists beside the version table."""
+
+    def peek_query(
+        self, table: str, sql_for: Callable[[str], list[str]], timeout: float
+    ) -> list[list[tuple[Any, ...]]] | None:
+        """Our own reads of ``table``, bounded like ``peek_version``; None: no table."""
+
     def peek_version(self, timeout: float) -> VersionState | None:
         """Read the version without the lock and without waiting longer than ``timeout``.
 
@@ -79,6 +91,12 @@ class Backend(Protocol):
         """Send ``sql`` as one simple-query message, no parameters.
 
         Raises ExecutionFailed; never leaves the session in an aborted transaction."""
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of one of sqlmigrate's own queries; raises ExecutionFailed."""
+
+    def literal(self, value: object) -> str:
+        """``value`` as an SQL literal for this connection."""
 
     def begin(self) -> None:
         """Open an explicit transaction (for a multi-statement atomic file)."""

@@ -12,9 +12,11 @@ import contextlib
 import math
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
+import psycopg.sql
 from django.db import DatabaseError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import pq
@@ -36,7 +38,7 @@ def advisory_lock_id(database_name: str, *additional_names: str) -> int:
     return (checksum * ADVISORY_LOCK_SALT) & 0xFFFFFFFF
 
 
-def check_table_name(name: str) -> None:
+def check_table_name(name: str, setting: str = "SQLMIGRATE_TABLE") -> None:
     """Refuse a version table name that golang-migrate would not read the same way.
 
     golang-migrate quotes the whole value as one identifier in current_schema(),
@@ -56,7 +58,7 @@ def check_table_name(name: str) -> None:
     elif len(name.encode("utf-8")) > MAX_IDENTIFIER_BYTES:
         problem = f"is longer than PostgreSQL's {MAX_IDENTIFIER_BYTES}-byte identifier limit"
     if problem:
-        raise ConfigurationError(f"SQLMIGRATE_TABLE {name!r} {problem}")
+        raise ConfigurationError(f"{setting} {name!r} {problem}")
 
 
 def quote_identifier(name: str) -> str:
@@ -117,6 +119,20 @@ class PostgreSQLBackend:
         keys = [advisory_lock_id("/" + name, schema, self.table)]
         keys.append(advisory_lock_id(database, schema, self.table))
         return tuple(dict.fromkeys(keys))
+
+    def qualify(self, table: str) -> tuple[str, str]:
+        """(quoted SQL name, label for messages) of a table beside the version table."""
+        return (
+            f"{quote_identifier(self._schema)}.{quote_identifier(table)}",
+            f"{self._schema}.{table}",
+        )
+
+    def table_exists(self, table: str) -> bool:
+        row = self._fetch_one(
+            f"SELECT to_regclass({_literal(self.qualify(table)[0])}) IS NOT NULL",
+            "look for a table",
+        )
+        return bool(row and row[0])
 
     @property
     def lock_keys(self) -> tuple[int, ...]:
@@ -228,6 +244,18 @@ class PostgreSQLBackend:
             self.connection.ensure_connection()
         except Exception as error:
             raise SQLMigrateError(self._connect_failure(error)) from None
+        results = self.peek_query(
+            self.table, lambda name: [f"SELECT version, dirty FROM {name} LIMIT 1"], timeout
+        )
+        if results is None or not results[0]:
+            return None if results is None else VersionState(None, False)
+        version, dirty = results[0][0]
+        return VersionState(None if version == -1 else int(version), bool(dirty))
+
+    def peek_query(
+        self, table: str, sql_for: Callable[[str], list[str]], timeout: float
+    ) -> list[list[tuple[Any, ...]]] | None:
+        """Run our own read-only queries on ``table`` as ``peek_version`` does; None: no table."""
         limit = f"{max(1, math.ceil(timeout * 1000))}ms"
         try:
             with (
@@ -235,26 +263,25 @@ class PostgreSQLBackend:
                 self.connection.cursor() as cursor,
             ):
                 cursor.execute("SELECT set_config('statement_timeout', %s, true)", [limit])
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [limit])
                 cursor.execute(
                     "SELECT current_schema(), to_regclass(quote_ident(current_schema()) "
                     "|| '.' || quote_ident(%s)) IS NOT NULL",
-                    [self.table],
+                    [table],
                 )
                 schema, exists = cursor.fetchone()
-                self.table_label = f"{schema}.{self.table}"
+                if table == self.table:
+                    self.table_label = f"{schema}.{table}"
                 if not exists:
                     return None
-                qualified = f"{quote_identifier(schema)}.{quote_identifier(self.table)}"
-                cursor.execute(f"SELECT version, dirty FROM {qualified} LIMIT 1")
-                row = cursor.fetchone()
+                results = []
+                for sql in sql_for(f"{quote_identifier(schema)}.{quote_identifier(table)}"):
+                    cursor.execute(sql)
+                    results.append(list(cursor.fetchall()))
+                return results
         except DatabaseError as error:
             raise SQLMigrateError(
-                f"cannot read {self.table_label} within {timeout:g} s: {error}".strip()
+                f"cannot read {table} within {timeout:g} s: {error}".strip()
             ) from None
-        if row is None:
-            return VersionState(None, False)
-        return VersionState(None if row[0] == -1 else int(row[0]), bool(row[1]))
 
     def version_sql(self, version: int | None, dirty: bool) -> str:
         sql = f"DELETE FROM {self._qualified}"
@@ -284,6 +311,20 @@ class PostgreSQLBackend:
         except psycopg.Error as error:
             self._after_error(error)
             raise ExecutionFailed(_statement_error(error)) from None
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of a query we wrote ourselves (never a migration file)."""
+        try:
+            with self._raw.cursor() as cursor:
+                cursor.execute(sql)
+                return list(cursor.fetchall()) if cursor.description else []
+        except psycopg.Error as error:
+            self._after_error(error)
+            raise ExecutionFailed(_statement_error(error)) from None
+
+    def literal(self, value: object) -> str:
+        """``value`` as an SQL literal, quoted by psycopg for this connection."""
+        return str(psycopg.sql.Literal(value).as_string(self._raw))
 
     def _after_error(self, error: psycopg.Error) -> None:
         raw = self._raw

@@ -18,12 +18,14 @@ from django.db import DEFAULT_DB_ALIAS
 from ..engine import RunResult
 from ..exceptions import SQLMigrateError
 from ..source import MAX_VERSION
-from .output import progress_printer
+from .output import format_plan, progress_printer
 
 
 class SQLMigrateCommand(BaseCommand):
     #: commands that talk to the database get --database and --lock-timeout
     uses_database = True
+    #: up, down and goto also get --dry-run and the guard switches
+    migrates = False
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -45,6 +47,35 @@ class SQLMigrateCommand(BaseCommand):
                 help="give up waiting for the migration lock after this long "
                 "(default: SQLMIGRATE_LOCK_TIMEOUT, 15)",
             )
+        if self.migrates:
+            self._add_guard_arguments(parser)
+
+    def _add_guard_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print what would run, and how, after checking every file; change nothing",
+        )
+        parser.add_argument(
+            "--allow-drift",
+            action="store_true",
+            default=None,
+            help="run even if an applied file changed since it ran (SQLMIGRATE_ALLOW_DRIFT)",
+        )
+        parser.add_argument(
+            "--allow-out-of-order",
+            action="store_true",
+            default=None,
+            help="apply never-applied files older than the current version, without moving "
+            "the version back (SQLMIGRATE_ALLOW_OUT_OF_ORDER)",
+        )
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            default=None,
+            help="a database ahead of the files is an error, as in golang-migrate "
+            "(SQLMIGRATE_STRICT)",
+        )
 
     def run_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments every engine call takes, from the parsed options."""
@@ -55,10 +86,22 @@ class SQLMigrateCommand(BaseCommand):
             "lock_timeout": options["lock_timeout"],
             "progress": progress_printer(self.stdout.write, verbosity),
             "warn": self.stderr.write if verbosity >= 1 else None,
+            **{
+                name: options[name]
+                for name in ("dry_run", "allow_drift", "allow_out_of_order", "strict")
+                if name in options
+            },
         }
 
-    def report(self, result: RunResult, verbosity: int) -> None:
-        if not result.changed and verbosity >= 1:
+    def report(self, result: RunResult, options: dict[str, Any]) -> None:
+        if options["verbosity"] < 1:
+            return
+        if result.notice:
+            self.stdout.write(result.notice)
+        elif options.get("dry_run"):
+            for line in format_plan(result.planned):
+                self.stdout.write(line)
+        elif not result.changed:
             self.stdout.write("no change")
 
     def run_from_argv(self, argv: list[str]) -> None:

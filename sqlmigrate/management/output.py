@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..runner import AppliedMigration
+from ..runner import AppliedMigration, PreparedStep
 
 
 def format_duration(seconds: float) -> str:
@@ -28,3 +28,13 @@ def progress_printer(
             write(f"     now at {applied.target} ({mode})")
 
     return report
+
+
+def format_plan(planned: tuple[PreparedStep, ...]) -> list[str]:
+    """--dry-run: each step and how it would run; ``no change`` when there is none."""
+    if not planned:
+        return ["no change"]
+    width = max(len(item.step.label) for item in planned)
+    lines = [f"would run  {item.step.label:<{width}}  ({item.mode})" for item in planned]
+    lines.append(f"dry run: {len(planned)} migration(s) checked, nothing changed")
+    return lines

@@ -11,6 +11,7 @@ QUESTION = "Are you sure you want to apply all down migrations? [y/N]"
 
 
 class Command(SQLMigrateCommand):
+    migrates = True
     help = (
         "Roll back the last N SQL migrations, or all of them with --all "
         "(like `migrate down [N] [-all]`). Without N or --all it asks first."
@@ -35,7 +36,7 @@ class Command(SQLMigrateCommand):
         if steps is None and not options["all"] and not self._confirmed(options["interactive"]):
             raise CommandArgumentError("Not applying all down migrations")
         result = engine.down(steps, **self.run_options(options))
-        self.report(result, options["verbosity"])
+        self.report(result, options)
 
     def _confirmed(self, interactive: bool) -> bool:
         if not interactive:

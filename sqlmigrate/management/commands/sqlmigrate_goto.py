@@ -8,6 +8,7 @@ from ..base import SQLMigrateCommand, version_argument
 
 
 class Command(SQLMigrateCommand):
+    migrates = True
     help = "Migrate up or down to version V (like `migrate goto V`)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -16,4 +17,4 @@ class Command(SQLMigrateCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = engine.goto(options["version"], **self.run_options(options))
-        self.report(result, options["verbosity"])
+        self.report(result, options)

@@ -8,6 +8,7 @@ from ..base import SQLMigrateCommand, count_argument
 
 
 class Command(SQLMigrateCommand):
+    migrates = True
     help = "Apply all pending SQL migrations, or the next N (like `migrate up [N]`)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -16,4 +17,4 @@ class Command(SQLMigrateCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = engine.up(options["n"], **self.run_options(options))
-        self.report(result, options["verbosity"])
+        self.report(result, options)
