@@ -111,7 +111,7 @@ def _shortfall(limit: int | None, steps: list[Step]) -> int:
 def _nothing_to_step_to(
     source: MigrationSource, current: int | None, direction: Direction
 ) -> FileNotExistError:
-    if current is None and source.first() is None:
+    if direction == "up" and current is None and source.first() is None:
         return FileNotExistError(
             f"first .: file does not exist: {source.directory} has no migration files"
         )

@@ -146,7 +146,9 @@ def _scan(directory: Path) -> list[os.DirEntry[str]]:
             f"migrations folder {directory} is a file, not a folder ({hint})"
         ) from None
     except OSError as error:
-        raise SourceError(f"cannot read migrations folder {directory}: {error.strerror}") from None
+        raise SourceError(
+            f"cannot read migrations folder {directory}: {error.strerror} ({hint})"
+        ) from None
     return sorted(listing, key=lambda entry: os.fsencode(entry.name))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pglast import parser as pg_parser
-from pglast.enums import DiscardMode, TransactionStmtKind
+from pglast.enums import DiscardMode, ReindexObjectType, TransactionStmtKind
 
 from .exceptions import SqlParseError
 from .source import line_col
@@ -50,10 +50,10 @@ _CANDIDATE_WORDS = frozenset(
         "COPY",
     ]
 )
-_DDL_WORDS = frozenset({"CREATE", "DROP", "ALTER", "REINDEX"})
+# REINDEX is always parsed: SCHEMA, DATABASE and SYSTEM forms refuse transactions too.
+_DDL_WORDS = frozenset({"CREATE", "DROP", "ALTER"})
 _DDL_TRIGGERS = re.compile(r"concurrently|database|tablespace|subscription|system", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
-_COPY_FROM_STDIN = re.compile(r"\bCOPY\b[^;]*?\bFROM\s+STDIN\b", re.IGNORECASE)
 _META_COMMAND = re.compile(r"\\[A-Za-z!?]*")
 
 
@@ -131,8 +131,25 @@ def _diagnose(text: str, location: str, message: str, offset: int) -> SqlParseEr
 
 
 def _last_copy_from_stdin(text: str, before: int) -> int | None:
-    matches = list(_COPY_FROM_STDIN.finditer(text, 0, before))
-    return matches[-1].start() if matches else None
+    """Where the last ``COPY ... FROM STDIN`` before ``before`` starts, by SQL tokens.
+
+    Tokens, not a regex over the text: COPY in a comment or a string is not one.
+    """
+    try:
+        tokens = pg_parser.scan(text[:before])
+    except pg_parser.ParseError:
+        return None
+    found, copy_at, saw_from = None, None, False
+    for token in tokens:
+        if token.name == "COPY":
+            copy_at, saw_from = token.start, False
+        elif token.name == "ASCII_59":
+            copy_at = None
+        elif copy_at is not None and token.name == "FROM":
+            saw_from = True
+        elif copy_at is not None and saw_from and token.name == "STDIN":
+            found = copy_at
+    return found
 
 
 def _classify(text: str, piece: slice) -> Statement:
@@ -176,8 +193,8 @@ def _no_transaction(node: Any) -> str | None:
         return "CREATE INDEX CONCURRENTLY"
     if kind == "DropStmt" and node.concurrent:
         return "DROP INDEX CONCURRENTLY"
-    if kind == "ReindexStmt" and _has_option(node.params, "concurrently"):
-        return "REINDEX CONCURRENTLY"
+    if kind == "ReindexStmt":
+        return _reindex(node)
     if kind == "VacuumStmt" and node.is_vacuumcmd:
         return "VACUUM"
     if kind == "ClusterStmt" and node.relation is None:
@@ -189,6 +206,17 @@ def _no_transaction(node: Any) -> str | None:
     if kind == "AlterTableStmt" and _detaches_concurrently(node):
         return "DETACH PARTITION CONCURRENTLY"
     return None
+
+
+def _reindex(node: Any) -> str | None:
+    if _has_option(node.params, "concurrently"):
+        return "REINDEX CONCURRENTLY"
+    whole = {
+        ReindexObjectType.REINDEX_OBJECT_SCHEMA: "REINDEX SCHEMA",
+        ReindexObjectType.REINDEX_OBJECT_SYSTEM: "REINDEX SYSTEM",
+        ReindexObjectType.REINDEX_OBJECT_DATABASE: "REINDEX DATABASE",
+    }
+    return whole.get(node.kind)
 
 
 def _has_option(options: Any, name: str) -> bool:

@@ -18,6 +18,8 @@ from .backends import backend_for
 from .backends.base import VersionState
 from .conf import settings
 from .exceptions import SQLMigrateError
+from .guards import Drift, find_drift, find_out_of_order
+from .history import Entry, HistoryView, last_sql, states_sql
 from .source import Migration, MigrationFile, MigrationSource, load_source
 
 State = Literal["applied", "current", "dirty", "pending", "missing file"]
@@ -33,6 +35,18 @@ class MigrationRow:
     state: State
     up: MigrationFile | None = None
     down: MigrationFile | None = None
+    #: the history row that applied it (None: not applied, or applied before history)
+    history: Entry | None = None
+    #: the up file changed since it was applied
+    drift: Drift | None = None
+    #: older than the version and never applied, although history was watching
+    out_of_order: bool = False
+
+    @property
+    def outside(self) -> bool:
+        """Applied without sqlmigrate: by the Go CLI, or before history was kept."""
+        applied = self.state in ("applied", "current")
+        return applied and (self.history is None or self.history.outside)
 
     @property
     def name(self) -> str:
@@ -60,6 +74,19 @@ class Status:
     source_error: str | None = None
     #: why the database could not be read, or None
     database_error: str | None = None
+    history_table: str | None = None
+
+    @property
+    def drifted(self) -> tuple[MigrationRow, ...]:
+        return tuple(row for row in self.rows if row.drift is not None)
+
+    @property
+    def out_of_order(self) -> tuple[MigrationRow, ...]:
+        return tuple(row for row in self.rows if row.out_of_order)
+
+    @property
+    def missing_files(self) -> tuple[MigrationRow, ...]:
+        return tuple(row for row in self.rows if row.state == "missing file")
 
     @property
     def applied(self) -> int:
@@ -71,7 +98,11 @@ class Status:
 
     @property
     def ok(self) -> bool:
-        return not (self.source_error or self.database_error or self.dirty or self.pending)
+        """Nothing pending and nothing wrong: what ``sqlmigrate_status --check`` wants."""
+        problems = (self.drifted, self.out_of_order, self.missing_files)
+        return not (
+            self.source_error or self.database_error or self.dirty or self.pending
+        ) and not any(problems)
 
     def row(self, version: int) -> MigrationRow | None:
         return next((row for row in self.rows if row.version == version), None)
@@ -83,7 +114,8 @@ def read_status(
     directory = Path(path) if path is not None else settings.migrations_dir
     source, source_error = _read_source(directory)
     state, table_exists, table, database_error = _read_database(using, timeout)
-    rows = _rows(source, state) if source is not None else ()
+    view, history_error = _read_history(using, timeout, database_error)
+    rows = _rows(source, state, view) if source is not None else ()
     return Status(
         using=using,
         directory=directory,
@@ -93,7 +125,8 @@ def read_status(
         table_exists=table_exists,
         rows=rows,
         source_error=source_error,
-        database_error=database_error,
+        database_error=database_error or history_error,
+        history_table=settings.history_table,
     )
 
 
@@ -119,8 +152,31 @@ def _read_database(using: str, timeout: float) -> tuple[VersionState, bool, str,
     return state, True, backend.table_label, None
 
 
-def _rows(source: MigrationSource, state: VersionState) -> tuple[MigrationRow, ...]:
-    rows = [_row(migration, state) for migration in source]
+def _read_history(
+    using: str, timeout: float, database_error: str | None
+) -> tuple[HistoryView, str | None]:
+    table = settings.history_table
+    if table is None or database_error is not None:
+        return HistoryView(), None
+    try:
+        backend = backend_for(connections[using], settings.table)
+        results = backend.peek_query(table, lambda q: [states_sql(q), last_sql(q)], timeout)
+    except SQLMigrateError as error:
+        return HistoryView(), str(error)
+    if results is None:
+        return HistoryView(), None
+    return HistoryView.from_rows(results[0], results[1]), None
+
+
+def _rows(
+    source: MigrationSource, state: VersionState, view: HistoryView
+) -> tuple[MigrationRow, ...]:
+    drifts = {d.migration.version: d for d in find_drift(source, view, state.version)}
+    late = {m.version for m in find_out_of_order(source, view, state.version)}
+    rows = [
+        _row(m, state, view.applied(m.version), drifts.get(m.version), m.version in late)
+        for m in source
+    ]
     current = state.version
     if current is not None and current not in source:
         rows.append(MigrationRow(current, "", "missing file"))
@@ -128,12 +184,27 @@ def _rows(source: MigrationSource, state: VersionState) -> tuple[MigrationRow, .
     return tuple(rows)
 
 
-def _row(migration: Migration, state: VersionState) -> MigrationRow:
+def _row(
+    migration: Migration,
+    state: VersionState,
+    entry: Entry | None,
+    drift: Drift | None,
+    late: bool,
+) -> MigrationRow:
     current = state.version
-    if current is None or migration.version > current:
+    if current is None or migration.version > current or late:
         kind: State = "pending"
     elif migration.version == current:
         kind = "dirty" if state.dirty else "current"
     else:
         kind = "applied"
-    return MigrationRow(migration.version, migration.identifier, kind, migration.up, migration.down)
+    return MigrationRow(
+        migration.version,
+        migration.identifier,
+        kind,
+        migration.up,
+        migration.down,
+        history=entry,
+        drift=drift,
+        out_of_order=late,
+    )

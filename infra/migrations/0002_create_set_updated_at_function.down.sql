@@ -1,0 +1,6 @@
+BEGIN;
+
+DROP TRIGGER users_set_updated_at ON users;
+DROP FUNCTION set_updated_at();
+
+COMMIT;

@@ -1,0 +1,5 @@
+BEGIN;
+
+DROP TYPE staging_job_status;
+
+COMMIT;

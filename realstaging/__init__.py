@@ -1,0 +1,1 @@
+"""realstaging: the Real Staging AI API, the example project for sqlmigrate."""
