@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 
 from .exceptions import DriftError, OutOfOrderError
 from .history import Entry, HistoryView, file_checksums
@@ -34,7 +35,7 @@ class Drift:
         )
         return (
             f"drift: {display_path(up.path)} changed after it was applied (applied "
-            f"{self.entry.started_at:%Y-%m-%d %H:%M UTC} {who}; recorded sha256 "
+            f"{self.entry.started_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC {who}; recorded sha256 "
             f"{self.entry.checksum}, file now {self.sha256_now}). {kind}"
         )
 

@@ -182,7 +182,9 @@ class HistoryTable:
         self._application = application_name()
 
     def ensure(self) -> None:
-        self.backend.execute(create_table_sql(self.qualified))
+        """Create the table when missing; checked first, as for the version table."""
+        if not self.backend.table_exists(self.table):
+            self.backend.execute(create_table_sql(self.qualified))
 
     def load(self) -> HistoryView:
         return HistoryView.from_rows(

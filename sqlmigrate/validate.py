@@ -1,0 +1,87 @@
+"""Offline checks of a migrations folder, for CI: no database needed.
+
+Every file is read and parsed with PostgreSQL's parser exactly as ``up``
+would before running it; names, versions and pairs are checked. With a
+database alias, drift and out-of-order files are checked too (read-only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .exceptions import SQLMigrateError
+from .source import Migration, display_path, load_source, read_sql
+from .sql import parse_migration
+from .status import read_status
+
+
+@dataclass
+class Report:
+    directory: Path
+    files: int = 0
+    migrations: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate(directory: Path, *, strict: bool = False, using: str | None = None) -> Report:
+    report = Report(directory)
+    try:
+        source = load_source(directory)
+    except SQLMigrateError as error:
+        report.errors.append(str(error))
+        return report
+    report.migrations = len(source)
+    for migration in source:
+        _check_files(migration, report)
+        _check_pair(migration, report, strict)
+    if using is not None:
+        _check_database(directory, using, report)
+    return report
+
+
+def _check_files(migration: Migration, report: Report) -> None:
+    for file in (migration.up, migration.down):
+        if file is None:
+            continue
+        report.files += 1
+        try:
+            parse_migration(read_sql(file), display_path(file.path))
+        except SQLMigrateError as error:
+            report.errors.append(str(error))
+
+
+def _check_pair(migration: Migration, report: Report, strict: bool) -> None:
+    present = migration.up or migration.down
+    assert present is not None
+    missing = "down" if migration.down is None else "up" if migration.up is None else None
+    if missing is None:
+        return
+    message = (
+        f"{display_path(present.path)}: version {migration.version} has no {missing} file; "
+        f"{missing} past it runs nothing and only moves the version (as golang-migrate does)"
+    )
+    (report.errors if strict else report.warnings).append(message)
+
+
+def _check_database(directory: Path, using: str, report: Report) -> None:
+    status = read_status(using=using, path=directory)
+    if status.database_error:
+        report.errors.append(status.database_error)
+    for row in status.drifted:
+        assert row.drift is not None
+        report.errors.append(row.drift.describe())
+    for row in status.out_of_order:
+        report.errors.append(
+            f"out of order: {row.name} (version {row.version}) is older than the database's "
+            f"version {status.version} and was never applied"
+        )
+    if status.dirty:
+        report.errors.append(f"the database is dirty at version {status.version}")
+    for row in status.missing_files:
+        report.errors.append(f"the database is at version {row.version}, which has no file")
