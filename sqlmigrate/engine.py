@@ -32,6 +32,7 @@ from .exceptions import (
     CommandArgumentError,
     ConfigurationError,
     DirtyError,
+    LockLostError,
     ShortLimitError,
     SQLMigrateError,
 )
@@ -239,7 +240,10 @@ def _apply(run: _Run, session: _Session, prepared: list[PreparedStep]) -> list[A
         if item.sql is None:
             run.say(_nil_warning(item.step))
         session.backend.check_session()
-        done = run_step(session.backend, item, run.hint, recorder)
+        try:
+            done = run_step(session.backend, item, run.hint, recorder)
+        except LockLostError as error:
+            raise LockLostError(_lost_during(run, item, error)) from None
         applied.append(done)
         if run.progress is not None:
             run.progress(done)
@@ -352,6 +356,17 @@ def _dirty_fix(run: _Run, source: MigrationSource, version: int | None) -> str:
         earlier = str(previous.version) if previous else "-1"
         options.append(f"`{run.hint('sqlmigrate_force', earlier)}` if you undid the file")
     return " or ".join(options)
+
+
+def _lost_during(run: _Run, item: PreparedStep, error: LockLostError) -> str:
+    if item.sql is not None and not item.sql.atomic:
+        after = "it is marked dirty: finish or undo it by hand, then sqlmigrate_force"
+    else:
+        after = "it ran in one transaction, so it either committed whole or left nothing"
+    return (
+        f"{error}\nThis happened while running {item.step.label}; {after}. "
+        f"Run `{run.hint('sqlmigrate_version')}` to see where the database is."
+    )
 
 
 def _nil_warning(step: Step) -> str:

@@ -30,6 +30,13 @@ class SQLMigrateCommand(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="never ask a question (sqlmigrate_down without N then needs --all)",
+        )
+        parser.add_argument(
             "--path",
             type=Path,
             help="migrations folder (default: SQLMIGRATE_DIR), like migrate -path",

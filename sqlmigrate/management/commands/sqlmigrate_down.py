@@ -21,13 +21,6 @@ class Command(SQLMigrateCommand):
         super().add_arguments(parser)
         parser.add_argument("n", nargs="?", type=count_argument, help="roll back the last N")
         parser.add_argument("--all", action="store_true", help="roll back every migration")
-        parser.add_argument(
-            "--noinput",
-            "--no-input",
-            action="store_false",
-            dest="interactive",
-            help="never ask; without N, refuse unless --all is given",
-        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         steps = options["n"]
