@@ -14,8 +14,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from sqlmigrate import create
-from sqlmigrate.create import CreatedMigration, create_migration, go_format
+from sqlmigrate.create import CreatedMigration, create_migration
 from sqlmigrate.exceptions import CreateError
+from sqlmigrate.golayout import go_format
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 24, 0, 24, 25, 123456, tzinfo=UTC)
