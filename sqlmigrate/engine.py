@@ -13,20 +13,15 @@ Every function takes keyword-only ``using`` (a DATABASES alias), ``path``
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TypedDict, Unpack
+from typing import Unpack
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import DEFAULT_DB_ALIAS
 
 from . import guards
 from .backends import backend_for
-from .backends.base import Backend, VersionState
-from .backends.postgresql import check_table_name
+from .backends.base import VersionState
 from .conf import settings
 from .exceptions import (
     CommandArgumentError,
@@ -36,9 +31,11 @@ from .exceptions import (
     ShortLimitError,
     SQLMigrateError,
 )
-from .history import HistoryRecorder, HistoryTable, HistoryView, checksums
+from .history import HistoryView, checksums
+from .history_table import HistoryRecorder
 from .planner import Plan, Step, plan_down, plan_goto, plan_out_of_order, plan_up
 from .runner import AppliedMigration, PreparedStep, run_step
+from .session import Run, RunOptions, Session, connection_for, open_session
 from .source import MAX_VERSION, MigrationSource, display_path, load_source, read_migration
 from .sql import parse_migration
 
@@ -54,24 +51,6 @@ __all__ = [
     "up",
     "version",
 ]
-
-Progress = Callable[[AppliedMigration], None]
-Warn = Callable[[str], None]
-
-
-class RunOptions(TypedDict, total=False):
-    """Keyword arguments every run takes; unset ones come from settings."""
-
-    using: str
-    path: Path | None
-    lock_timeout: float | None
-    progress: Progress | None
-    warn: Warn | None
-    #: plan and pre-flight only: no lock, no writes
-    dry_run: bool
-    allow_drift: bool | None
-    allow_out_of_order: bool | None
-    strict: bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,29 +71,29 @@ class RunResult:
 def up(steps: int | None = None, **options: Unpack[RunOptions]) -> RunResult:
     """Apply all pending migrations, or the next ``steps`` of them."""
     _check_steps(steps)
-    return _migrate(_Run.from_options(options, "up"), lambda s, v: plan_up(s, v, steps))
+    return _migrate(Run.from_options(options, "up"), lambda s, v: plan_up(s, v, steps))
 
 
 def down(steps: int | None = None, **options: Unpack[RunOptions]) -> RunResult:
     """Roll back ``steps`` migrations; ``steps=None`` rolls back all of them."""
     _check_steps(steps)
-    return _migrate(_Run.from_options(options, "down"), lambda s, v: plan_down(s, v, steps))
+    return _migrate(Run.from_options(options, "down"), lambda s, v: plan_down(s, v, steps))
 
 
 def goto(version: int, **options: Unpack[RunOptions]) -> RunResult:
     """Migrate up or down until the database is at ``version``."""
     if not 0 <= version <= MAX_VERSION:
         raise CommandArgumentError(f"can't read version argument V: {version} is not a version")
-    return _migrate(_Run.from_options(options, "goto"), lambda s, v: plan_goto(s, v, version))
+    return _migrate(Run.from_options(options, "goto"), lambda s, v: plan_goto(s, v, version))
 
 
 def force(version: int, **options: Unpack[RunOptions]) -> VersionState:
     """Write ``version`` clean without running anything (-1: no version), ignoring dirty."""
     if not -1 <= version <= MAX_VERSION:
         raise CommandArgumentError(f"argument V must be >= -1 and <= {MAX_VERSION}, not {version}")
-    run = _Run.from_options(options, "force")
+    run = Run.from_options(options, "force")
     stored = None if version == -1 else version
-    with _session(run) as session:
+    with open_session(run) as session:
         sql = session.backend.version_sql(stored, dirty=False)
         if session.history is not None:
             sql += ";\n" + HistoryRecorder(session.history).force_sql(stored)
@@ -126,9 +105,9 @@ def force(version: int, **options: Unpack[RunOptions]) -> VersionState:
 
 def backfill(**options: Unpack[RunOptions]) -> int:
     """Record the files' checksums for applied versions that have no history (adoption)."""
-    run = _Run.from_options(options, "backfill")
+    run = Run.from_options(options, "backfill")
     source = load_source(run.directory)
-    with _session(run) as session:
+    with open_session(run) as session:
         if session.history is None:
             raise ConfigurationError("SQLMIGRATE_HISTORY_TABLE is off: there is no history to fill")
         state = session.backend.read_version()
@@ -141,7 +120,7 @@ def backfill(**options: Unpack[RunOptions]) -> int:
 
 def version(*, using: str = DEFAULT_DB_ALIAS) -> VersionState:
     """The stored version. Takes no lock and creates nothing (unlike the Go CLI)."""
-    backend = backend_for(_connection(using), settings.table)
+    backend = backend_for(connection_for(using), settings.table)
     backend.open()
     return backend.read_version()
 
@@ -151,69 +130,9 @@ def version(*, using: str = DEFAULT_DB_ALIAS) -> VersionState:
 Planner = Callable[[MigrationSource, "int | None"], Plan]
 
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """One call's settings, resolved."""
-
-    kind: str
-    using: str
-    directory: Path
-    lock_timeout: float
-    progress: Progress | None
-    warn: Warn | None
-    dry_run: bool
-    allow_drift: bool
-    allow_out_of_order: bool
-    strict: bool
-
-    @classmethod
-    def from_options(cls, options: RunOptions, kind: str) -> _Run:
-        timeout = options.get("lock_timeout")
-        timeout = settings.lock_timeout if timeout is None else timeout
-        if not (math.isfinite(timeout) and timeout > 0):
-            raise CommandArgumentError(
-                f"lock timeout must be a positive number of seconds, not {timeout}"
-            )
-        path = options.get("path")
-        return cls(
-            kind=kind,
-            using=options.get("using") or DEFAULT_DB_ALIAS,
-            directory=Path(path) if path is not None else settings.migrations_dir,
-            lock_timeout=float(timeout),
-            progress=options.get("progress"),
-            warn=options.get("warn"),
-            dry_run=bool(options.get("dry_run")),
-            allow_drift=_setting(options.get("allow_drift"), settings.allow_drift),
-            allow_out_of_order=_setting(
-                options.get("allow_out_of_order"), settings.allow_out_of_order
-            ),
-            strict=_setting(options.get("strict"), settings.strict),
-        )
-
-    def hint(self, command: str, *args: str) -> str:
-        words = ["python manage.py", command, *args]
-        if self.using != DEFAULT_DB_ALIAS:
-            words.append(f"--database {self.using}")
-        return " ".join(words)
-
-    def say(self, message: str) -> None:
-        if self.warn is not None:
-            self.warn(message)
-
-
-def _setting(option: bool | None, default: bool) -> bool:
-    return default if option is None else bool(option)
-
-
-@dataclass(slots=True)
-class _Session:
-    backend: Backend
-    history: HistoryTable | None
-
-
-def _migrate(run: _Run, planner: Planner) -> RunResult:
+def _migrate(run: Run, planner: Planner) -> RunResult:
     source = load_source(run.directory)
-    with _session(run) as session:
+    with open_session(run) as session:
         state = session.backend.read_version()
         if state.dirty:
             raise DirtyError(state.version, _dirty_fix(run, source, state.version))
@@ -233,7 +152,7 @@ def _migrate(run: _Run, planner: Planner) -> RunResult:
     return RunResult(tuple(applied), state.version, after)
 
 
-def _apply(run: _Run, session: _Session, prepared: list[PreparedStep]) -> list[AppliedMigration]:
+def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[AppliedMigration]:
     recorder = HistoryRecorder(session.history) if session.history is not None else None
     applied: list[AppliedMigration] = []
     for item in prepared:
@@ -251,7 +170,7 @@ def _apply(run: _Run, session: _Session, prepared: list[PreparedStep]) -> list[A
 
 
 def _history_view(
-    run: _Run, session: _Session, source: MigrationSource, current: int | None
+    run: Run, session: Session, source: MigrationSource, current: int | None
 ) -> HistoryView:
     if session.history is None:
         return HistoryView()
@@ -263,7 +182,7 @@ def _history_view(
     return session.history.observe(view, current, source)
 
 
-def _ahead(run: _Run, source: MigrationSource, current: int | None) -> RunResult:
+def _ahead(run: Run, source: MigrationSource, current: int | None) -> RunResult:
     assert current is not None
     notice = guards.ahead_notice(source, current)
     if run.strict:
@@ -275,9 +194,7 @@ def _ahead(run: _Run, source: MigrationSource, current: int | None) -> RunResult
     return RunResult((), current, current, notice=notice)
 
 
-def _check_drift(
-    run: _Run, source: MigrationSource, view: HistoryView, current: int | None
-) -> None:
+def _check_drift(run: Run, source: MigrationSource, view: HistoryView, current: int | None) -> None:
     drifts = guards.find_drift(source, view, current)
     if drifts and not run.allow_drift:
         raise guards.drift_error(drifts)
@@ -286,7 +203,7 @@ def _check_drift(
 
 
 def _late_steps(
-    run: _Run, source: MigrationSource, view: HistoryView, current: int | None
+    run: Run, source: MigrationSource, view: HistoryView, current: int | None
 ) -> list[Step]:
     if run.kind != "up" or current is None:
         return []
@@ -306,49 +223,12 @@ def _prepare(step: Step) -> PreparedStep:
     return PreparedStep(step, parse_migration(text, location), location, checksums(data, text))
 
 
-@contextmanager
-def _session(run: _Run) -> Iterator[_Session]:
-    """The backend session of a run: locked, tables ensured (dry runs: neither)."""
-    backend = backend_for(_connection(run.using), settings.table)
-    backend.open()
-    history = _history_table(backend)
-    if run.dry_run:
-        yield _Session(backend, history)
-        return
-    backend.lock(run.lock_timeout)
-    try:
-        backend.ensure_table()
-        if history is not None:
-            history.ensure()
-        yield _Session(backend, history)
-    finally:
-        backend.unlock()
-
-
-def _history_table(backend: Backend) -> HistoryTable | None:
-    name = settings.history_table
-    if name is None:
-        return None
-    check_table_name(name, "SQLMIGRATE_HISTORY_TABLE")
-    qualified, label = backend.qualify(name)
-    return HistoryTable(backend, name, qualified, label)
-
-
-def _connection(using: str) -> BaseDatabaseWrapper:
-    if using not in connections.settings:
-        known = ", ".join(sorted(connections.settings)) or "none"
-        raise ConfigurationError(
-            f"database alias {using!r} is not in DATABASES (known aliases: {known})"
-        )
-    return connections[using]
-
-
 def _check_steps(steps: int | None) -> None:
     if steps is not None and not 0 <= steps <= MAX_VERSION:
         raise CommandArgumentError(f"can't read limit argument N: {steps} is not a count")
 
 
-def _dirty_fix(run: _Run, source: MigrationSource, version: int | None) -> str:
+def _dirty_fix(run: Run, source: MigrationSource, version: int | None) -> str:
     shown = "-1" if version is None else str(version)
     previous = source.prev(version) if version is not None else None
     options = [f"`{run.hint('sqlmigrate_force', shown)}` if the database now matches it"]
@@ -358,7 +238,7 @@ def _dirty_fix(run: _Run, source: MigrationSource, version: int | None) -> str:
     return " or ".join(options)
 
 
-def _lost_during(run: _Run, item: PreparedStep, error: LockLostError) -> str:
+def _lost_during(run: Run, item: PreparedStep, error: LockLostError) -> str:
     if item.sql is not None and not item.sql.atomic:
         after = "it is marked dirty: finish or undo it by hand, then sqlmigrate_force"
     else:
@@ -376,7 +256,7 @@ def _nil_warning(step: Step) -> str:
     )
 
 
-def _warn_unknown_version(run: _Run, version: int) -> None:
+def _warn_unknown_version(run: Run, version: int) -> None:
     try:
         source = load_source(run.directory)
     except SQLMigrateError:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from .backends.base import Backend, ExecutionFailed, StatementError
 from .exceptions import MigrationFailedError
-from .history import Checksums, HistoryRecorder
+from .history import Checksums
+from .history_table import HistoryRecorder
 from .planner import Step
 from .sql import ParsedSql, Statement
 

@@ -1,0 +1,228 @@
+"""Writing sqlmigrate's history table, through the run's locked backend session.
+
+``HistoryTable`` owns the SQL that creates, reads and fills the table;
+``HistoryRecorder`` writes the rows of one run beside each migration: inside
+its transaction when the file is atomic, around it otherwise.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from .backends.base import Backend
+from .history import (
+    Checksums,
+    HistoryView,
+    application_name,
+    create_table_sql,
+    file_checksums,
+    last_sql,
+    states_sql,
+)
+from .source import Migration, MigrationSource
+
+
+class HistoryTable:
+    """Writes and reads the side table through a locked backend session."""
+
+    def __init__(self, backend: Backend, table: str, qualified: str, label: str) -> None:
+        self.backend = backend
+        self.table = table
+        self.qualified = qualified
+        self.label = label
+        self._hostname = socket.gethostname()
+        self._application = application_name()
+
+    def ensure(self) -> None:
+        """Create the table when missing; checked first, as for the version table."""
+        if not self.backend.table_exists(self.table):
+            self.backend.execute(create_table_sql(self.qualified))
+
+    def load(self) -> HistoryView:
+        return HistoryView.from_rows(
+            self.backend.query(states_sql(self.qualified)),
+            self.backend.query(last_sql(self.qualified)),
+        )
+
+    def observe(
+        self, view: HistoryView, current: int | None, source: MigrationSource
+    ) -> HistoryView:
+        """Record a version change made outside sqlmigrate since its last row.
+
+        The rows say which files went in (or out) without sqlmigrate, with the
+        checksums the files have now, so later checks have something to go on.
+        """
+        last = view.last
+        if last is None or last.resulting_version == current:
+            return view
+        before = last.resulting_version
+        rows = [
+            self.insert_sql(**row, outcome="observed", resulting=current, timed=False)
+            for row in _observed_rows(view, source, before, current)
+        ]
+        if not rows:
+            rows.append(self.force_sql(current, outcome="observed"))
+        self.backend.execute(";\n".join(rows))
+        return self.load()
+
+    def backfill_sql(
+        self, source: MigrationSource, view: HistoryView, current: int | None
+    ) -> list[str]:
+        """Rows adopting every applied version that history does not know yet."""
+        return [
+            self.insert_sql(
+                version=m.version,
+                name=m.up.name,
+                direction="up",
+                outcome="backfilled",
+                sums=file_checksums(m.up.path),
+                resulting=current,
+                timed=False,
+            )
+            for m in source
+            if current is not None
+            and m.version <= current
+            and m.up is not None
+            and not view.knows(m.version)
+        ]
+
+    def insert_sql(
+        self,
+        *,
+        version: int | None,
+        name: str,
+        direction: str,
+        outcome: str,
+        sums: Checksums | None,
+        resulting: int | None,
+        timed: bool = True,
+    ) -> str:
+        """An INSERT of one row; ``timed``: duration from the transaction's start."""
+        lit = self.backend.literal
+        duration = (
+            "extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000"
+            if timed
+            else "NULL"
+        )
+        values = [
+            str(-1 if version is None else version),
+            lit(name),
+            lit(direction),
+            lit(outcome),
+            lit(sums.sha256 if sums else None),
+            lit(sums.content if sums else None),
+            "transaction_timestamp()" if timed else "clock_timestamp()",
+            duration,
+            lit(self._hostname),
+            lit(self._application),
+            str(-1 if resulting is None else resulting),
+        ]
+        return (
+            f"INSERT INTO {self.qualified} (version, name, direction, outcome, checksum, "
+            f"content_checksum, started_at, duration_ms, hostname, application, "
+            f"resulting_version) VALUES ({', '.join(values)})"
+        )
+
+    def force_sql(self, version: int | None, outcome: str = "applied") -> str:
+        """A row saying the version was set to ``version`` without running a file."""
+        return self.insert_sql(
+            version=version,
+            name="",
+            direction="force",
+            outcome=outcome,
+            sums=None,
+            resulting=version,
+            timed=False,
+        )
+
+    def start_running(self, **row: Any) -> int:
+        """Insert a ``running`` row, committed before the file runs; returns its id."""
+        sql = self.insert_sql(outcome="running", timed=False, **row) + " RETURNING id"
+        return int(self.backend.query(sql)[0][0])
+
+    def finish_sql(self, row_id: int, outcome: str = "applied") -> str:
+        return (
+            f"UPDATE {self.qualified} SET outcome = {self.backend.literal(outcome)}, "
+            f"duration_ms = extract(epoch FROM clock_timestamp() - started_at) * 1000 "
+            f"WHERE id = {int(row_id)}"
+        )
+
+
+class HistoryRecorder:
+    """The rows one run writes, beside (and where possible inside) each migration."""
+
+    def __init__(self, table: HistoryTable) -> None:
+        self.table = table
+        self._running: int | None = None
+
+    def applied_sql(self, step: Any, sums: Checksums | None) -> str:
+        return self.table.insert_sql(**_row(step, sums), outcome="applied")
+
+    def start(self, step: Any, sums: Checksums | None) -> None:
+        self._running = self.table.start_running(**_row(step, sums))
+
+    def finish_sql(self) -> str:
+        assert self._running is not None
+        row_id, self._running = self._running, None
+        return self.table.finish_sql(row_id)
+
+    def failed(self, step: Any, sums: Checksums | None) -> None:
+        """Best effort: a failure report must not be hidden by a failing history write."""
+        try:
+            if self._running is not None:
+                row_id, self._running = self._running, None
+                self.table.backend.execute(self.table.finish_sql(row_id, "failed"))
+            else:
+                row = {**_row(step, sums), "resulting": step.before}
+                self.table.backend.execute(
+                    self.table.insert_sql(**row, outcome="failed", timed=False)
+                )
+        except Exception:  # noqa: S110 - the migration's own error is what matters
+            pass
+
+    def force_sql(self, version: int | None) -> str:
+        return self.table.force_sql(version)
+
+
+def _observed_rows(
+    view: HistoryView, source: MigrationSource, before: int | None, current: int | None
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    low, high = (before, current) if _below(before, current) else (current, before)
+    for migration in source:
+        if not (_below(low, migration.version) and not _below(high, migration.version)):
+            continue
+        if _below(before, current) and migration.up is not None:
+            rows.append(_observed(migration, "up", file_checksums(migration.up.path)))
+        elif not _below(before, current) and view.applied(migration.version):
+            rows.append(_observed(migration, "down", None))
+    return rows
+
+
+def _below(a: int | None, b: int | None) -> bool:
+    """a < b, where None (no version) is below every version."""
+    if b is None:
+        return False
+    return a is None or a < b
+
+
+def _observed(migration: Migration, direction: str, sums: Checksums | None) -> dict[str, Any]:
+    file = migration.file("up" if direction == "up" else "down") or migration.up or migration.down
+    return {
+        "version": migration.version,
+        "name": file.name if file else str(migration.version),
+        "direction": direction,
+        "sums": sums,
+    }
+
+
+def _row(step: Any, sums: Checksums | None) -> dict[str, Any]:
+    file = step.file
+    return {
+        "version": step.migration.version,
+        "name": file.name if file is not None else step.label,
+        "direction": step.direction,
+        "sums": sums,
+        "resulting": step.target,
+    }

@@ -1,0 +1,142 @@
+"""One run's resolved settings, and the database session it holds.
+
+A ``Run`` is what the keyword arguments of an engine call come to once the
+settings have filled the gaps. ``open_session(run)`` opens the backend for the
+alias, takes the migration lock (not for dry runs), makes sure the version
+and history tables exist, and always releases the lock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypedDict
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from .backends import backend_for
+from .backends.base import Backend
+from .backends.postgresql import check_table_name
+from .conf import settings
+from .exceptions import CommandArgumentError, ConfigurationError
+from .history_table import HistoryTable
+from .runner import AppliedMigration
+
+Progress = Callable[[AppliedMigration], None]
+Warn = Callable[[str], None]
+
+
+class RunOptions(TypedDict, total=False):
+    """Keyword arguments every run takes; unset ones come from settings."""
+
+    using: str
+    path: Path | None
+    lock_timeout: float | None
+    progress: Progress | None
+    warn: Warn | None
+    #: plan and pre-flight only: no lock, no writes
+    dry_run: bool
+    allow_drift: bool | None
+    allow_out_of_order: bool | None
+    strict: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One call's settings, resolved."""
+
+    kind: str
+    using: str
+    directory: Path
+    lock_timeout: float
+    progress: Progress | None
+    warn: Warn | None
+    dry_run: bool
+    allow_drift: bool
+    allow_out_of_order: bool
+    strict: bool
+
+    @classmethod
+    def from_options(cls, options: RunOptions, kind: str) -> Run:
+        timeout = options.get("lock_timeout")
+        timeout = settings.lock_timeout if timeout is None else timeout
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise CommandArgumentError(
+                f"lock timeout must be a positive number of seconds, not {timeout}"
+            )
+        path = options.get("path")
+        return cls(
+            kind=kind,
+            using=options.get("using") or DEFAULT_DB_ALIAS,
+            directory=Path(path) if path is not None else settings.migrations_dir,
+            lock_timeout=float(timeout),
+            progress=options.get("progress"),
+            warn=options.get("warn"),
+            dry_run=bool(options.get("dry_run")),
+            allow_drift=setting_or(options.get("allow_drift"), settings.allow_drift),
+            allow_out_of_order=setting_or(
+                options.get("allow_out_of_order"), settings.allow_out_of_order
+            ),
+            strict=setting_or(options.get("strict"), settings.strict),
+        )
+
+    def hint(self, command: str, *args: str) -> str:
+        words = ["python manage.py", command, *args]
+        if self.using != DEFAULT_DB_ALIAS:
+            words.append(f"--database {self.using}")
+        return " ".join(words)
+
+    def say(self, message: str) -> None:
+        if self.warn is not None:
+            self.warn(message)
+
+
+def setting_or(option: bool | None, default: bool) -> bool:
+    return default if option is None else bool(option)
+
+
+@dataclass(slots=True)
+class Session:
+    backend: Backend
+    history: HistoryTable | None
+
+
+@contextmanager
+def open_session(run: Run) -> Iterator[Session]:
+    """The backend session of a run: locked, tables ensured (dry runs: neither)."""
+    backend = backend_for(connection_for(run.using), settings.table)
+    backend.open()
+    history = history_table(backend)
+    if run.dry_run:
+        yield Session(backend, history)
+        return
+    backend.lock(run.lock_timeout)
+    try:
+        backend.ensure_table()
+        if history is not None:
+            history.ensure()
+        yield Session(backend, history)
+    finally:
+        backend.unlock()
+
+
+def history_table(backend: Backend) -> HistoryTable | None:
+    name = settings.history_table
+    if name is None:
+        return None
+    check_table_name(name, "SQLMIGRATE_HISTORY_TABLE")
+    qualified, label = backend.qualify(name)
+    return HistoryTable(backend, name, qualified, label)
+
+
+def connection_for(using: str) -> BaseDatabaseWrapper:
+    if using not in connections.settings:
+        known = ", ".join(sorted(connections.settings)) or "none"
+        raise ConfigurationError(
+            f"database alias {using!r} is not in DATABASES (known aliases: {known})"
+        )
+    return connections[using]
