@@ -50,7 +50,7 @@ def find_drift(source: MigrationSource, view: HistoryView, current: int | None) 
             continue
         sums = file_checksums(migration.up.path)
         if sums.sha256 != entry.checksum:
-            cosmetic = sums.content == entry.content_checksum
+            cosmetic = sums.content is not None and sums.content == entry.content_checksum
             found.append(Drift(migration, entry, sums.sha256, cosmetic))
     return found
 

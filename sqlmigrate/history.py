@@ -135,16 +135,22 @@ class HistoryView:
 @dataclass(frozen=True, slots=True)
 class Checksums:
     sha256: str
-    #: sha256 of the SQL tokens without whitespace and comments
-    content: str
+    #: sha256 of the SQL tokens without whitespace and comments (None: file too large)
+    content: str | None
 
 
 def checksums(data: bytes, text: str) -> Checksums:
     return Checksums(hashlib.sha256(data).hexdigest(), content_checksum(text))
 
 
-def content_checksum(text: str) -> str:
+#: above this many characters the token hash is skipped: scanning holds every token
+CONTENT_CHECKSUM_LIMIT = 1 << 20
+
+
+def content_checksum(text: str) -> str | None:
     """A hash that ignores whitespace and comments, to tell cosmetic edits apart."""
+    if len(text) > CONTENT_CHECKSUM_LIMIT:
+        return None
     try:
         tokens = [
             text[token.start : token.end + 1]

@@ -15,13 +15,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 
 from .backends.base import Backend, ExecutionFailed, StatementError
 from .exceptions import MigrationFailedError
 from .history import Checksums
 from .history_table import HistoryRecorder
 from .planner import Step
-from .sql import ParsedSql, Statement
+from .splitting import Statement
+from .sql import ParsedSql
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,7 @@ def _run_atomic(
             return
         if len(statements) > 1:
             backend.begin()
-            for current in statements[:-1]:
+            for current in islice(statements, len(statements) - 1):
                 backend.execute(sql.statement_text(current))
         current = statements[-1]
         closing = ";\nCOMMIT" if len(statements) > 1 else ""

@@ -10,6 +10,7 @@ rejected here, with FILE:LINE:COL.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from pglast.enums import DiscardMode, ReindexObjectType, TransactionStmtKind
 
 from .exceptions import SqlParseError
 from .source import line_col
+from .splitting import SplitError, Statement, StatementList, split_statements
 
 _BEGIN_KINDS = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
 _END_KINDS = {
@@ -58,24 +60,12 @@ _META_COMMAND = re.compile(r"\\[A-Za-z!?]*")
 
 
 @dataclass(frozen=True, slots=True)
-class Statement:
-    """One statement: ``text[start:end]``, without its terminating semicolon."""
-
-    start: int
-    end: int
-    #: why it cannot run inside a transaction block, or None
-    no_transaction: str | None = None
-    #: transaction control: "begin", "begin-with-options", "end", "other", or None
-    transaction: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class ParsedSql:
     """A file ready to run: its text and the statements to send, in order."""
 
     location: str
     text: str
-    statements: tuple[Statement, ...]
+    statements: StatementList
     #: True: statements + version update run in one transaction
     atomic: bool
     #: for non-atomic files, the first statement that forces the dirty protocol
@@ -92,30 +82,25 @@ class ParsedSql:
 
 def parse_migration(text: str, location: str) -> ParsedSql:
     """Split, classify and check ``text``; raises SqlParseError naming FILE:LINE:COL."""
-    statements = [_classify(text, piece) for piece in _split(text, location)]
-    for statement in statements:
-        _reject_psql_only(text, statement, location)
+    statements = StatementList()
+    try:
+        for start, end in split_statements(text):
+            statement = _classify(text, start, end)
+            _reject_psql_only(text, statement, location)
+            statements.append(statement)
+    except SplitError as error:
+        raise _diagnose(text, location, error.message, error.offset) from None
     wrapped = _unwrap(statements)
     if wrapped is not None:
-        _reject_inside_block(text, wrapped, location, "the file's own BEGIN ... COMMIT")
-        return ParsedSql(location, text, tuple(wrapped), atomic=True)
-    reason_statement = next((s for s in statements if s.transaction or s.no_transaction), None)
+        _reject_inside_block(text, wrapped.special(), location, "the file's own BEGIN ... COMMIT")
+        return ParsedSql(location, text, wrapped, atomic=True)
+    reason_statement = next(statements.special(), None)
     if reason_statement is None:
-        return ParsedSql(location, text, tuple(statements), atomic=True)
-    _check_transaction_blocks(text, statements, location)
+        return ParsedSql(location, text, statements, atomic=True)
+    _check_transaction_blocks(text, statements.special(), location)
     reason = reason_statement.no_transaction or "transaction control inside the file"
     line, _ = line_col(text, reason_statement.start)
-    return ParsedSql(
-        location, text, tuple(statements), atomic=False, reason=f"{reason} (line {line})"
-    )
-
-
-def _split(text: str, location: str) -> list[slice]:
-    try:
-        return list(pg_parser.split(text, with_parser=True, only_slices=True))
-    except pg_parser.ParseError as error:
-        message, offset = error.args[0], error.args[1]
-        raise _diagnose(text, location, message, offset) from None
+    return ParsedSql(location, text, statements, atomic=False, reason=f"{reason} (line {line})")
 
 
 def _diagnose(text: str, location: str, message: str, offset: int) -> SqlParseError:
@@ -135,14 +120,16 @@ def _last_copy_from_stdin(text: str, before: int) -> int | None:
 
     Tokens, not a regex over the text: COPY in a comment or a string is not one.
     """
+    # Only the text just before the error: scanning a whole 50 MB file costs gigabytes.
+    start = max(0, before - 65536)
     try:
-        tokens = pg_parser.scan(text[:before])
+        tokens = pg_parser.scan(text[start:before])
     except pg_parser.ParseError:
         return None
     found, copy_at, saw_from = None, None, False
     for token in tokens:
         if token.name == "COPY":
-            copy_at, saw_from = token.start, False
+            copy_at, saw_from = start + token.start, False
         elif token.name == "ASCII_59":
             copy_at = None
         elif copy_at is not None and token.name == "FROM":
@@ -152,8 +139,7 @@ def _last_copy_from_stdin(text: str, before: int) -> int | None:
     return found
 
 
-def _classify(text: str, piece: slice) -> Statement:
-    start, end = piece.start, piece.stop
+def _classify(text: str, start: int, end: int) -> Statement:
     word_match = _FIRST_WORD.match(text, start)
     word = word_match.group().upper() if word_match else ""
     if word not in _CANDIDATE_WORDS:
@@ -258,7 +244,7 @@ def _reject_psql_only(text: str, statement: Statement, location: str) -> None:
         )
 
 
-def _unwrap(statements: list[Statement]) -> list[Statement] | None:
+def _unwrap(statements: StatementList) -> StatementList | None:
     """The inner statements of a file wrapped in its own plain BEGIN; ... COMMIT;.
 
     Those two give way to sqlmigrate's own transaction, which also holds the
@@ -266,15 +252,17 @@ def _unwrap(statements: list[Statement]) -> list[Statement] | None:
     """
     if len(statements) < 2:
         return None
-    first, last, inner = statements[0], statements[-1], statements[1:-1]
+    first, last, inner = statements[0], statements[-1], statements.inner()
     if first.transaction != "begin" or last.transaction != "end":
         return None
-    if any(s.transaction for s in inner):
+    if any(s.transaction for s in inner.special()):
         return None
     return inner
 
 
-def _reject_inside_block(text: str, statements: list[Statement], location: str, block: str) -> None:
+def _reject_inside_block(
+    text: str, statements: Iterable[Statement], location: str, block: str
+) -> None:
     for statement in statements:
         if statement.no_transaction:
             raise SqlParseError(
@@ -285,7 +273,7 @@ def _reject_inside_block(text: str, statements: list[Statement], location: str, 
             )
 
 
-def _check_transaction_blocks(text: str, statements: list[Statement], location: str) -> None:
+def _check_transaction_blocks(text: str, statements: Iterable[Statement], location: str) -> None:
     """A non-atomic file must not leave a transaction open or nest forbidden statements."""
     open_at: Statement | None = None
     for statement in statements:

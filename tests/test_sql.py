@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sqlmigrate import splitting
 from sqlmigrate.exceptions import SqlParseError
 from sqlmigrate.sql import ParsedSql, parse_migration
 
@@ -461,3 +462,42 @@ def test_where(text: str, offset: int, where: str) -> None:
 def test_where_points_at_a_statement() -> None:
     parsed = parse_migration("-- one\nCREATE TABLE a (id int);\n\n   DROP TABLE b;\n", FILE)
     assert [parsed.where(s.start) for s in parsed.statements] == [f"{FILE}:2:1", f"{FILE}:4:4"]
+
+
+class TestWindows:
+    """Big files are parsed a window at a time; boundaries must not change the result."""
+
+    @pytest.fixture(autouse=True)
+    def small_windows(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(splitting, "WINDOW", 64)
+        monkeypatch.setattr(splitting, "LEXICAL_ONLY", 1024)
+
+    def test_same_statements_as_one_window(self) -> None:
+        text = "".join(f"INSERT INTO t VALUES ({i}, 'a;b {i}');  -- c;\n" for i in range(40))
+        text += "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; SELECT 3; END;\n"
+        text += "SELECT $$ x; y; z; $$;\n/* long ; comment ; */ SELECT 'done';\n"
+        parsed = parse_migration(text, "w.up.sql")
+        pieces = [parsed.statement_text(s) for s in parsed.statements]
+        assert len(pieces) == 43
+        assert pieces[40].startswith("CREATE FUNCTION f()")
+        assert pieces[40].endswith("SELECT 3; END")
+        assert pieces[-1] == "SELECT 'done'"
+        assert parsed.atomic
+
+    def test_error_in_a_later_window_has_the_file_position(self) -> None:
+        text = "".join(f"SELECT {i};\n" for i in range(30)) + "SELEC 1;\n"
+        with pytest.raises(SqlParseError) as caught:
+            parse_migration(text, "w.up.sql")
+        assert str(caught.value).startswith('w.up.sql:31:1: syntax error at or near "SELEC"')
+
+    def test_a_giant_statement_is_checked_by_the_scanner(self) -> None:
+        values = ", ".join(f"({i}, 'x')" for i in range(200))
+        text = f"SELECT 1;\nINSERT INTO t VALUES {values};\nSELECT 2;\n"
+        parsed = parse_migration(text, "w.up.sql")
+        assert [parsed.statement_text(s)[:6] for s in parsed.statements] == [
+            "SELECT",
+            "INSERT",
+            "SELECT",
+        ]
+        with pytest.raises(SqlParseError, match="unterminated quoted string"):
+            parse_migration(f"INSERT INTO t VALUES {values}, ('open);\n", "w.up.sql")

@@ -1,0 +1,152 @@
+"""Statement boundaries of a migration file of any size, in bounded memory.
+
+PostgreSQL's parser (through pglast) needs about twelve times the text's size
+while it works, so a 50 MB data migration would need 600 MB at once. The
+text is therefore parsed a window at a time: the scanner (cheap, and it knows
+strings, dollar quotes and comments) finds a statement boundary near the end
+of the window, and the parser checks and splits the text up to it. Where the
+scanner's boundary falls inside a ``BEGIN ATOMIC`` body (which only the
+parser understands), the window grows until the body fits.
+
+A window that has to grow past ``LEXICAL_ONLY`` holds one giant statement
+(a huge ``INSERT ... VALUES``); it is checked by the scanner only, so syntax
+errors inside it surface when the server runs it.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import overload
+
+from pglast import parser as pg_parser
+
+WINDOW = 1 << 20
+LEXICAL_ONLY = 8 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement: ``text[start:end]``, without its terminating semicolon."""
+
+    start: int
+    end: int
+    #: why it cannot run inside a transaction block, or None
+    no_transaction: str | None = None
+    #: transaction control: "begin", "begin-with-options", "end", "end-other", "other"
+    transaction: str | None = None
+
+
+class SplitError(Exception):
+    """The parser or scanner refused the text at ``offset`` (file coordinates)."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+def split_statements(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each statement, in order; raises SplitError."""
+    pos, total, size = 0, len(text), WINDOW
+    while pos < total:
+        end = _cut(text, pos, size)
+        try:
+            pieces = _split(text, pos, end)
+        except pg_parser.ParseError as error:
+            offset = pos + int(error.args[1])
+            if end < total and offset >= _last_start(text, pos, end):
+                size = 2 * (end - pos)  # the cut fell inside a BEGIN ATOMIC body
+                continue
+            raise SplitError(str(error.args[0]), offset) from None
+        for piece in pieces:
+            yield pos + piece.start, pos + piece.stop
+        pos, size = end, WINDOW
+
+
+def _split(text: str, pos: int, end: int) -> Sequence[slice]:
+    chunk = text[pos:end]
+    with_parser = end - pos <= LEXICAL_ONLY
+    return pg_parser.split(chunk, with_parser=with_parser, only_slices=True)
+
+
+def _cut(text: str, pos: int, size: int) -> int:
+    """A statement boundary at least one statement past ``pos``, near ``pos + size``."""
+    total = len(text)
+    while pos + size < total:
+        pieces = _scan(text[pos : pos + size])
+        if len(pieces) >= 2:
+            return pos + int(pieces[-1].start)
+        size *= 2
+    return total
+
+
+def _last_start(text: str, pos: int, end: int) -> int:
+    pieces = _scan(text[pos:end])
+    return pos + int(pieces[-1].start) if pieces else pos
+
+
+def _scan(window: str) -> Sequence[slice]:
+    """Statement slices by the scanner; a window cut inside a string stops before it."""
+    try:
+        return pg_parser.split(window, with_parser=False, only_slices=True)
+    except pg_parser.ParseError as error:
+        stop = int(error.args[1])
+    try:
+        return pg_parser.split(window[:stop], with_parser=False, only_slices=True)
+    except pg_parser.ParseError:
+        return ()
+
+
+class StatementList(Sequence[Statement]):
+    """Statements stored as two arrays of offsets (16 bytes each), plus the few
+    that carry a classification; a 50 MB file of INSERTs stays small."""
+
+    def __init__(self) -> None:
+        self._starts = array("q")
+        self._ends = array("q")
+        self._special: dict[int, Statement] = {}
+        self._lo, self._hi = 0, 0
+
+    def append(self, statement: Statement) -> None:
+        if statement.transaction or statement.no_transaction:
+            self._special[len(self._starts)] = statement
+        self._starts.append(statement.start)
+        self._ends.append(statement.end)
+        self._hi = len(self._starts)
+
+    def inner(self) -> StatementList:
+        """A view without the first and the last statement (an unwrapped BEGIN/COMMIT)."""
+        view = StatementList()
+        view._starts, view._ends, view._special = self._starts, self._ends, self._special
+        view._lo, view._hi = self._lo + 1, max(self._lo + 1, self._hi - 1)
+        return view
+
+    def special(self) -> Iterator[Statement]:
+        """The classified statements (transaction control, non-transactional), in order."""
+        for index in sorted(self._special):
+            if self._lo <= index < self._hi:
+                yield self._special[index]
+
+    def __len__(self) -> int:
+        return self._hi - self._lo
+
+    @overload
+    def __getitem__(self, index: int) -> Statement: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Statement]: ...
+    def __getitem__(self, index: int | slice) -> Statement | Sequence[Statement]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        absolute = self._lo + index
+        found = self._special.get(absolute)
+        return found or Statement(self._starts[absolute], self._ends[absolute])
+
+    def __iter__(self) -> Iterator[Statement]:
+        for index in range(len(self)):
+            yield self[index]
