@@ -230,11 +230,11 @@ def _check_steps(steps: int | None) -> None:
 
 def _dirty_fix(run: Run, source: MigrationSource, version: int | None) -> str:
     shown = "-1" if version is None else str(version)
-    previous = source.prev(version) if version is not None else None
     options = [f"`{run.hint('sqlmigrate_force', shown)}` if the database now matches it"]
     if version is not None:
-        earlier = str(previous.version) if previous else "-1"
-        options.append(f"`{run.hint('sqlmigrate_force', earlier)}` if you undid the file")
+        earlier = [m.version for m in source if m.version < version]
+        undone = str(earlier[-1]) if earlier else "-1"
+        options.append(f"`{run.hint('sqlmigrate_force', undone)}` if you undid the file")
     return " or ".join(options)
 
 

@@ -22,7 +22,8 @@ from .guards import Drift, find_drift, find_out_of_order
 from .history import Entry, HistoryView, last_sql, states_sql
 from .source import Migration, MigrationFile, MigrationSource, load_source
 
-State = Literal["applied", "current", "dirty", "pending", "missing file"]
+#: "unknown": the database could not be read, so no row can claim a state
+State = Literal["applied", "current", "dirty", "pending", "missing file", "unknown"]
 
 #: how long a status read may wait on the database before it says so
 READ_TIMEOUT = 2.0
@@ -115,7 +116,7 @@ def read_status(
     source, source_error = _read_source(directory)
     state, table_exists, table, database_error = _read_database(using, timeout)
     view, history_error = _read_history(using, timeout, database_error)
-    rows = _rows(source, state, view) if source is not None else ()
+    rows = _rows(source, state, view, known=database_error is None) if source is not None else ()
     return Status(
         using=using,
         directory=directory,
@@ -169,8 +170,10 @@ def _read_history(
 
 
 def _rows(
-    source: MigrationSource, state: VersionState, view: HistoryView
+    source: MigrationSource, state: VersionState, view: HistoryView, *, known: bool
 ) -> tuple[MigrationRow, ...]:
+    if not known:
+        return tuple(MigrationRow(m.version, m.identifier, "unknown", m.up, m.down) for m in source)
     drifts = {d.migration.version: d for d in find_drift(source, view, state.version)}
     late = {m.version for m in find_out_of_order(source, view, state.version)}
     rows = [
