@@ -74,13 +74,15 @@ DEBUG = _env_bool("DJANGO_DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = _allowed_hosts()
 
 INSTALLED_APPS = [
+    # Above staticfiles: sqlmigrate's runserver (staticfiles' plus a line about
+    # pending SQL migrations) wins only when its app comes first.
+    "sqlmigrate",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "sqlmigrate",
     "realstaging.api",
 ]
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from django.conf import settings as django_settings
 
+from .exceptions import ConfigurationError
+
 DEFAULT_TABLE = "schema_migrations"
 DEFAULT_LOCK_TIMEOUT = 15.0
 DEFAULT_DIR = "infra/migrations"
@@ -35,7 +37,13 @@ class Settings:
     @property
     def lock_timeout(self) -> float:
         """SQLMIGRATE_LOCK_TIMEOUT in seconds; covers every wait for the lock."""
-        return float(getattr(django_settings, "SQLMIGRATE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+        value = getattr(django_settings, "SQLMIGRATE_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT)
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                f"SQLMIGRATE_LOCK_TIMEOUT must be a number of seconds, not {value!r}"
+            ) from None
 
     @property
     def history_table(self) -> str | None:
@@ -69,6 +77,8 @@ class Settings:
             return tuple(django_settings.DATABASES)
         if not value:
             return ()
+        if isinstance(value, str):
+            return (value,)  # one alias, not its letters
         return tuple(value)
 
 
