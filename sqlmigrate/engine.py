@@ -139,9 +139,10 @@ def _migrate(run: Run, planner: Planner) -> RunResult:
         view = _history_view(run, session, source, state.version)
         if run.kind == "up" and guards.is_ahead(source, view, state.version):
             return _ahead(run, source, state.version)
-        _check_drift(run, source, view, state.version)
         plan = planner(source, state.version)
         steps = [*_late_steps(run, source, view, state.version), *plan.steps]
+        if steps:  # drift matters when something is about to run on top of it
+            _check_drift(run, source, view, state.version)
         prepared = [_prepare(step) for step in steps]
         if run.dry_run:
             return RunResult((), state.version, state.version, planned=tuple(prepared))
