@@ -31,18 +31,20 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from .backends import backend_for
-from .backends.postgresql import check_table_name
 from .conf import DEFAULT_HISTORY_TABLE, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, settings
 from .exceptions import ConfigurationError, SourceError
+from .identifiers import check_table_name
 from .source import display_path, load_source
-from .status import MigrationRow, Status, read_status
+
+if TYPE_CHECKING:
+    from .status import MigrationRow, Status
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -70,6 +72,8 @@ def check_databases(
     """The database checks for each alias asked for (none without ``--database``)."""
     if not databases or _check_tables():
         return []  # a table setting is wrong: E002 says so, and nothing can be read
+    from .status import read_status  # the database layer loads only when asked for
+
     messages: list[CheckMessage] = []
     for alias in databases:
         if supported(alias):

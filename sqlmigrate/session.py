@@ -20,10 +20,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .backends import backend_for
 from .backends.base import Backend
-from .backends.postgresql import check_table_name
 from .conf import settings
 from .exceptions import CommandArgumentError, ConfigurationError
 from .history_table import HistoryTable
+from .identifiers import check_table_name
 from .runner import AppliedMigration
 
 Progress = Callable[[AppliedMigration], None]

@@ -18,16 +18,16 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 from django.db.backends.base.creation import BaseDatabaseCreation
 
-from . import engine
 from .conf import settings
 from .exceptions import SQLMigrateError
-from .management.output import format_applied
-from .runner import AppliedMigration
+
+if TYPE_CHECKING:
+    from .runner import AppliedMigration
 
 #: set on the wrapper, so installing twice (tests, a second setup()) wraps once
 _MARK = "_sqlmigrate_hook"
@@ -106,6 +106,8 @@ def migrate_test_database(alias: str, name: str, *, verbosity: int, keepdb: bool
     if verbosity >= 2:
         log(f"Applying SQL migrations to test database for alias {alias!r}...")
     try:
+        from . import engine  # loaded when a test database is made, not at start-up
+
         result = engine.up(
             using=alias,
             progress=_progress(log) if verbosity >= 2 else None,
@@ -121,6 +123,8 @@ def migrate_test_database(alias: str, name: str, *, verbosity: int, keepdb: bool
 
 
 def _progress(log: Callable[[str], None]) -> Callable[[AppliedMigration], None]:
+    from .management.output import format_applied
+
     def report(applied: AppliedMigration) -> None:
         log(f"  {format_applied(applied)}")
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ..runner import AppliedMigration, PreparedStep
+if TYPE_CHECKING:
+    from ..runner import AppliedMigration, PreparedStep
 
 
 def format_duration(seconds: float) -> str:
