@@ -143,7 +143,7 @@ def _migrate(run: Run, planner: Planner) -> RunResult:
         steps = [*_late_steps(run, source, view, state.version), *plan.steps]
         if steps:  # drift matters when something is about to run on top of it
             _check_drift(run, source, view, state.version)
-        prepared = [_prepare(step) for step in steps]
+        prepared = [_prepare(step, sums=not run.dry_run) for step in steps]
         if run.dry_run:
             return RunResult((), state.version, state.version, planned=tuple(prepared))
         applied = _apply(run, session, prepared)
@@ -214,14 +214,19 @@ def _late_steps(
     return plan_out_of_order(late, current)
 
 
-def _prepare(step: Step) -> PreparedStep:
-    """Read and parse a step's file: the pre-flight, done for every step first."""
+def _prepare(step: Step, *, sums: bool) -> PreparedStep:
+    """Read and parse a step's file: the pre-flight, done for every step first.
+
+    ``sums``: also hash the file for its history row (dry runs record nothing).
+    """
     file = step.file
     if file is None:
         return PreparedStep(step, None, step.label)
-    location = display_path(file.path)
+    location = display_path(file.location)
     data, text = read_migration(file)
-    return PreparedStep(step, parse_migration(text, location), location, checksums(data, text))
+    hashed = checksums(data, text) if sums else None
+    del data  # a 50 MB file should not be held twice while it runs
+    return PreparedStep(step, parse_migration(text, location), location, hashed)
 
 
 def _check_steps(steps: int | None) -> None:

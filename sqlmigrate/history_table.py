@@ -31,8 +31,10 @@ class HistoryTable:
         self.table = table
         self.qualified = qualified
         self.label = label
-        self._hostname = socket.gethostname()
-        self._application = application_name()
+        # Quoted once: the same for every row of the run.
+        self._who = (
+            f"{backend.literal(socket.gethostname())}, {backend.literal(application_name())}"
+        )
 
     def ensure(self) -> None:
         """Create the table when missing; checked first, as for the version table."""
@@ -99,7 +101,6 @@ class HistoryTable:
         timed: bool = True,
     ) -> str:
         """An INSERT of one row; ``timed``: duration from the transaction's start."""
-        lit = self.backend.literal
         duration = (
             "extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000"
             if timed
@@ -107,15 +108,14 @@ class HistoryTable:
         )
         values = [
             str(-1 if version is None else version),
-            lit(name),
-            lit(direction),
-            lit(outcome),
-            lit(sums.sha256 if sums else None),
-            lit(sums.content if sums else None),
+            self.backend.literal(name),
+            _word(direction),
+            _word(outcome),
+            _hex(sums.sha256 if sums else None),
+            _hex(sums.content if sums else None),
             "transaction_timestamp()" if timed else "clock_timestamp()",
             duration,
-            lit(self._hostname),
-            lit(self._application),
+            self._who,
             str(-1 if resulting is None else resulting),
         ]
         return (
@@ -183,6 +183,20 @@ class HistoryRecorder:
 
     def force_sql(self, version: int | None) -> str:
         return self.table.force_sql(version)
+
+
+def _word(value: str) -> str:
+    """One of our own constants (direction, outcome) as a literal."""
+    assert value.isalpha(), value
+    return f"'{value}'"
+
+
+def _hex(value: str | None) -> str:
+    """A hex digest as a literal: nothing in it needs escaping."""
+    if value is None:
+        return "NULL"
+    int(value, 16)  # refuses anything that is not hex
+    return f"'{value}'"
 
 
 def _observed_rows(

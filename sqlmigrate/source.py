@@ -7,6 +7,7 @@ anything else in the folder is ignored, as the Go tool does.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -34,11 +35,16 @@ class MigrationFile:
     version: int
     identifier: str
     direction: Direction
-    path: Path
+    #: the file's path as the folder listing gave it; a Path is made only when used
+    location: str | os.PathLike[str]
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return os.path.basename(self.location)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +131,10 @@ def load_source(directory: Path) -> MigrationSource:
         if parsed is None:
             continue
         version, identifier, direction = parsed
-        path = Path(entry.path)
-        _check_entry(entry, path, version)
+        _check_entry(entry, version)
         if (version, direction) in found:
-            raise DuplicateMigrationError(found[version, direction].path, path)
-        found[version, direction] = MigrationFile(version, identifier, direction, path)
+            raise DuplicateMigrationError(found[version, direction].path, Path(entry.path))
+        found[version, direction] = MigrationFile(version, identifier, direction, entry.path)
     return MigrationSource(directory, _group(found))
 
 
@@ -152,20 +157,21 @@ def _scan(directory: Path) -> list[os.DirEntry[str]]:
     return sorted(listing, key=lambda entry: os.fsencode(entry.name))
 
 
-def _check_entry(entry: os.DirEntry[str], path: Path, version: int) -> None:
+def _check_entry(entry: os.DirEntry[str], version: int) -> None:
+    path = entry.path
     if version > MAX_VERSION:
         raise SourceError(
             f"{path}: version {version} is larger than {MAX_VERSION}, the largest the "
             f"bigint version column holds; renumber the file"
         )
     try:
-        regular = entry.is_file()
+        if entry.is_file():
+            return
         is_dir = entry.is_dir()
     except OSError as error:
         raise SourceError(f"{path}: cannot read: {error.strerror}") from None
-    if not regular:
-        kind = "a folder" if is_dir else "not a readable file (a broken or looping link?)"
-        raise SourceError(f"{path}: named like a migration but {kind}; rename or remove it")
+    kind = "a folder" if is_dir else "not a readable file (a broken or looping link?)"
+    raise SourceError(f"{path}: named like a migration but {kind}; rename or remove it")
 
 
 def _group(found: dict[tuple[int, Direction], MigrationFile]) -> list[Migration]:
@@ -212,10 +218,19 @@ def line_col(text: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
-def display_path(path: Path) -> str:
+def display_path(path: str | os.PathLike[str]) -> str:
     """The path relative to the working directory when it is below it."""
-    absolute = Path(os.path.abspath(path))
+    folder, name = os.path.split(os.fspath(path))
+    shown = _display_folder(folder, os.getcwd())
+    return os.path.join(shown, name) if shown else name
+
+
+@functools.lru_cache(maxsize=64)
+def _display_folder(folder: str, cwd: str) -> str:
+    # Once per folder: a run shows hundreds of files from the same one.
+    absolute = Path(os.path.abspath(folder or "."))
     try:
-        return str(absolute.relative_to(Path.cwd()))
+        relative = str(absolute.relative_to(cwd))
     except ValueError:
         return str(absolute)
+    return "" if relative == "." else relative

@@ -686,3 +686,37 @@ def test_status_does_not_guess_when_the_database_is_unreachable(migrations: Migr
     assert SECRET not in done.stdout + done.stderr
     assert "cannot connect to database alias 'default'" in done.stdout + done.stderr
     assert "table not created yet" not in done.stdout
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="history_table.HistoryTable.load and engine.force let the backend's ExecutionFailed "
+    "escape (it is not an SQLMigrateError): a history table that is not sqlmigrate's ends in a "
+    "Python traceback, 'ExecutionFailed: column \"id\" does not exist'",
+)
+@pytest.mark.parametrize(
+    ("command", "settings", "setup"),
+    [
+        (UP, "SQLMIGRATE_HISTORY_TABLE = 'schema_migrations'", None),
+        (FORCE_1, None, "CREATE TABLE schema_migrations_history (note text)"),
+    ],
+    ids=["history-setting-names-the-version-table-up", "unrelated-table-of-that-name-force"],
+)
+def test_a_history_table_that_is_not_ours_is_reported(
+    schema: Schema,
+    migrations: Migrations,
+    tmp_path: Path,
+    command: tuple[str, ...],
+    settings: str | None,
+    setup: str | None,
+) -> None:
+    migrations.pair(1, "base", "CREATE TABLE base (id int);", "DROP TABLE base;")
+    if setup:
+        schema.query(setup)
+    args = [arg.format(dir=migrations.path) for arg in command]
+    done = run_manage(*args, url=schema.url, timeout=30, **settings_env(tmp_path, settings))
+    assert done.returncode == 1
+    assert "base" not in schema.tables()
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: ")
+    assert "schema_migrations" in done.stderr

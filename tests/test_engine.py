@@ -345,3 +345,15 @@ class TestRules:
         result = engine.up(path=migrations.path)
         assert [a.version for a in result.applied] == [3]
         assert schema.version_row() == [(3, False)]
+
+
+def test_commits_are_relaxed_during_a_run_and_restored_after(
+    schema: Schema, migrations: Migrations
+) -> None:
+    """Each commit skips the fsync wait while the lock is held; unlock flushes and restores."""
+    migrations.pair(
+        1, "spy", "CREATE TABLE mode AS SELECT current_setting('synchronous_commit') AS value;"
+    )
+    engine.up(path=migrations.path)
+    assert schema.query("SELECT value FROM mode") == [("off",)]
+    assert schema.query("SELECT current_setting('synchronous_commit')") == [("on",)]
