@@ -59,6 +59,9 @@ class PreparedStep:
         return f"dirty-flag protocol: {self.sql.reason}"
 
 
+#: statements longer than this travel alone, not joined to the version update
+BIG_STATEMENT = 1 << 20
+
 #: Builds the command that fixes a state: ("sqlmigrate_force", "3") -> "python manage.py ..."
 CommandHint = Callable[..., str]
 
@@ -108,6 +111,7 @@ def _run_atomic(
     bookkeeping = _bookkeeping(backend, prepared, recorder)
     statements = sql.statements
     current: Statement | None = None
+    base: int | None = None
     try:
         if not statements:
             backend.execute(bookkeeping)
@@ -116,9 +120,15 @@ def _run_atomic(
             backend.begin()
             for current in islice(statements, len(statements) - 1):
                 backend.execute(sql.statement_text(current))
-        current = statements[-1]
-        closing = ";\nCOMMIT" if len(statements) > 1 else ""
-        backend.execute(f"{sql.statement_text(current)}\n;\n{bookkeeping}{closing}")
+        current, text, base = _last_message(sql)
+        if len(text) <= BIG_STATEMENT:
+            closing = ";\nCOMMIT" if len(statements) > 1 else ""
+            backend.execute(f"{text}\n;\n{bookkeeping}{closing}")
+        else:  # alone, not glued to the bookkeeping: no second copy of a huge text
+            if len(statements) == 1:
+                backend.begin()
+            backend.execute(text)
+            backend.execute(f"{bookkeeping};\nCOMMIT")
     except ExecutionFailed as failure:
         if recorder is not None:
             recorder.failed(step, prepared.sums)
@@ -127,7 +137,20 @@ def _run_atomic(
             f"database is still at {describe_version(step.before)} (clean)."
         )
         fix = f"Fix the file, then run: {hint(_rerun_command(step))}"
-        raise _failure(sql, current, failure.error, state, fix) from None
+        raise _failure(sql, current, failure.error, state, fix, base) from None
+
+
+def _last_message(sql: ParsedSql) -> tuple[Statement, str, int]:
+    """The last statement, the text to send for it, and where that text starts.
+
+    A file that is one statement, unwrapped, is sent whole (its comments and
+    semicolon are harmless to the server): slicing a 50 MB statement out of
+    it would hold the text twice.
+    """
+    last = sql.statements[-1]
+    if sql.single_statement:
+        return last, sql.text, 0
+    return last, sql.statement_text(last), last.start
 
 
 def _run_dirty_protocol(
@@ -178,10 +201,13 @@ def _failure(
     error: StatementError,
     state: str,
     fix: str,
+    base: int | None = None,
 ) -> MigrationFailedError:
+    """``base``: where the text sent starts in the file, when not at the statement."""
     offset = statement.start if statement is not None else 0
     if statement is not None and error.position is not None:
-        offset += min(error.position, statement.end - statement.start)
+        origin = statement.start if base is None else base
+        offset = origin + min(error.position, statement.end - origin)
     message = error.message
     for label, extra in (("detail", error.detail), ("hint", error.hint), ("where", error.context)):
         if extra:

@@ -8,9 +8,9 @@ of the window, and the parser checks and splits the text up to it. Where the
 scanner's boundary falls inside a ``BEGIN ATOMIC`` body (which only the
 parser understands), the window grows until the body fits.
 
-A window that has to grow past ``LEXICAL_ONLY`` holds one giant statement
-(a huge ``INSERT ... VALUES``); it is checked by the scanner only, so syntax
-errors inside it surface when the server runs it.
+A statement longer than ``GIANT`` (a huge ``INSERT ... VALUES``) is walked
+token by token, a slice at a time, to its semicolon: it is checked by the
+scanner only, so a syntax error inside it surfaces when the server runs it.
 """
 
 from __future__ import annotations
@@ -18,12 +18,16 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import overload
+from typing import Any, overload
 
 from pglast import parser as pg_parser
 
 WINDOW = 1 << 20
-LEXICAL_ONLY = 8 << 20
+#: a statement longer than this is walked by tokens instead of parsed
+GIANT = 8 << 20
+#: how much of a giant statement the scanner takes at a time
+SCAN_STEP = 256 << 10
+_COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,11 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
     pos, total, size = 0, len(text), WINDOW
     while pos < total:
         end = _cut(text, pos, size)
+        if end is None:  # the next statement is longer than a window
+            start, stop, pos = _giant_statement(text, pos)
+            if start < stop:
+                yield start, stop
+            continue
         try:
             pieces = _split(text, pos, end)
         except pg_parser.ParseError as error:
@@ -66,20 +75,72 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _split(text: str, pos: int, end: int) -> Sequence[slice]:
-    chunk = text[pos:end]
-    with_parser = end - pos <= LEXICAL_ONLY
-    return pg_parser.split(chunk, with_parser=with_parser, only_slices=True)
+    return pg_parser.split(text[pos:end], with_parser=True, only_slices=True)
 
 
-def _cut(text: str, pos: int, size: int) -> int:
-    """A statement boundary at least one statement past ``pos``, near ``pos + size``."""
+def _cut(text: str, pos: int, size: int) -> int | None:
+    """A statement boundary past ``pos`` near ``pos + size``; None: the statement is giant."""
     total = len(text)
     while pos + size < total:
         pieces = _scan(text[pos : pos + size])
         if len(pieces) >= 2:
             return pos + int(pieces[-1].start)
+        if size >= GIANT:
+            return None
         size *= 2
     return total
+
+
+def _giant_statement(text: str, pos: int) -> tuple[int, int, int]:
+    """(start, end, next position) of the statement at ``pos``, by tokens, a slice at a time."""
+    total, step = len(text), SCAN_STEP
+    first: int | None = None
+    last_end = pos
+    while pos < total:
+        tokens, complete = _tokens(text, pos, step)
+        if not tokens:
+            if complete:
+                break
+            step *= 2  # a single token (a long string) longer than the step
+            continue
+        resume = pos if complete else pos + tokens[-1].start
+        for token in tokens if complete else tokens[:-1]:  # the last may be cut off
+            if token.name in _COMMENTS:
+                continue
+            if token.name == "ASCII_59":
+                return (first if first is not None else last_end), last_end, pos + token.end + 1
+            first = pos + token.start if first is None else first
+            last_end = pos + token.end + 1
+        if complete:
+            break
+        pos, step = resume, SCAN_STEP
+    return (first if first is not None else last_end), last_end, total
+
+
+def _tokens(text: str, pos: int, step: int) -> tuple[list[Any], bool]:
+    """Scanner tokens of ``text[pos:pos + step]``, and whether that reached the end."""
+    end = min(len(text), pos + step)
+    window = text[pos:end]
+    try:
+        return list(pg_parser.scan(window)), end == len(text)
+    except pg_parser.ParseError as error:
+        stop = int(error.args[1])
+        if end == len(text) and stop >= 0:
+            raise SplitError(str(error.args[0]), pos + stop) from None
+    if stop <= 0:
+        return [], False
+    tokens = list(pg_parser.scan(window[:stop]))
+    # The window ends inside a string: keep up to it, and resume at its start.
+    return [*tokens, _Mark(stop)], False
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """Where an unfinished token starts, so the next slice resumes there."""
+
+    start: int
+    end: int = -1
+    name: str = "MARK"
 
 
 def _last_start(text: str, pos: int, end: int) -> int:

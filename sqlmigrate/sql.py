@@ -70,6 +70,8 @@ class ParsedSql:
     atomic: bool
     #: for non-atomic files, the first statement that forces the dirty protocol
     reason: str | None = None
+    #: the file is exactly one statement (no BEGIN/COMMIT of its own)
+    single_statement: bool = False
 
     def statement_text(self, statement: Statement) -> str:
         return self.text[statement.start : statement.end]
@@ -96,7 +98,8 @@ def parse_migration(text: str, location: str) -> ParsedSql:
         return ParsedSql(location, text, wrapped, atomic=True)
     reason_statement = next(statements.special(), None)
     if reason_statement is None:
-        return ParsedSql(location, text, statements, atomic=True)
+        single = len(statements) == 1
+        return ParsedSql(location, text, statements, atomic=True, single_statement=single)
     _check_transaction_blocks(text, statements.special(), location)
     reason = reason_statement.no_transaction or "transaction control inside the file"
     line, _ = line_col(text, reason_statement.start)

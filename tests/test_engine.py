@@ -357,3 +357,29 @@ def test_commits_are_relaxed_during_a_run_and_restored_after(
     engine.up(path=migrations.path)
     assert schema.query("SELECT value FROM mode") == [("off",)]
     assert schema.query("SELECT current_setting('synchronous_commit')") == [("on",)]
+
+
+def test_a_big_statement_travels_alone_and_still_commits_with_its_version(
+    schema: Schema, migrations: Migrations, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlmigrate import runner
+
+    monkeypatch.setattr(runner, "BIG_STATEMENT", 10)
+    values = ", ".join(f"({i})" for i in range(50))
+    migrations.pair(1, "t", "CREATE TABLE t (id int);")
+    migrations.pair(2, "load", f"-- the data\nINSERT INTO t VALUES {values};\n")
+    migrations.pair(3, "bad", "INSERT INTO t VALUES (1);\nINSERT INTO t VALUES ('x');\n")
+    with pytest.raises(MigrationFailedError) as caught:
+        engine.up(path=migrations.path)
+    assert caught.value.location.endswith("3_bad.up.sql:2:23")
+    (migrations.path / "3_bad.up.sql").write_text(
+        "-- one statement, sent whole\nINSERT INTO t VALUES ('y');"
+    )
+    with pytest.raises(MigrationFailedError) as caught:
+        engine.up(path=migrations.path)
+    assert caught.value.location.endswith("3_bad.up.sql:2:23")
+    assert schema.query("SELECT count(*) FROM t") == [(50,)]
+    assert schema.version_row() == [(2, False)]
+    (migrations.path / "3_bad.up.sql").write_text("SELEC 1;")
+    with pytest.raises(SqlParseError):
+        engine.up(path=migrations.path)

@@ -470,7 +470,8 @@ class TestWindows:
     @pytest.fixture(autouse=True)
     def small_windows(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(splitting, "WINDOW", 64)
-        monkeypatch.setattr(splitting, "LEXICAL_ONLY", 1024)
+        monkeypatch.setattr(splitting, "GIANT", 256)
+        monkeypatch.setattr(splitting, "SCAN_STEP", 48)
 
     def test_same_statements_as_one_window(self) -> None:
         text = "".join(f"INSERT INTO t VALUES ({i}, 'a;b {i}');  -- c;\n" for i in range(40))
