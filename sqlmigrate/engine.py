@@ -37,7 +37,6 @@ from .planner import Plan, Step, plan_down, plan_goto, plan_out_of_order, plan_u
 from .runner import AppliedMigration, PreparedStep, run_step
 from .session import Run, RunOptions, Session, connection_for, open_session
 from .source import MAX_VERSION, MigrationSource, display_path, load_source, read_migration
-from .sql import parse_migration
 
 __all__ = [
     "AppliedMigration",
@@ -141,8 +140,9 @@ def _migrate(run: Run, planner: Planner) -> RunResult:
             return _ahead(run, source, state.version)
         plan = planner(source, state.version)
         steps = [*_late_steps(run, source, view, state.version), *plan.steps]
-        if steps:  # drift matters when something is about to run on top of it
-            _check_drift(run, source, view, state.version)
+        if steps and session.history is not None and view.exists:
+            # Drift matters when something is about to run on top of it.
+            _check_drift(run, source, session.history.load(), state.version)
         prepared = [_prepare(step, sums=not run.dry_run) for step in steps]
         if run.dry_run:
             return RunResult((), state.version, state.version, planned=tuple(prepared))
@@ -177,7 +177,7 @@ def _history_view(
         return HistoryView()
     if run.dry_run and not session.backend.table_exists(session.history.table):
         return HistoryView()
-    view = session.history.load()
+    view = session.history.load(full=False)
     if run.dry_run:
         return view
     return session.history.observe(view, current, source)
@@ -222,6 +222,8 @@ def _prepare(step: Step, *, sums: bool) -> PreparedStep:
     file = step.file
     if file is None:
         return PreparedStep(step, None, step.label)
+    from .sql import parse_migration  # pglast: 30 ms to import, only when there is work
+
     location = display_path(file.location)
     data, text = read_migration(file)
     hashed = checksums(data, text) if sums else None

@@ -73,15 +73,15 @@ def find_out_of_order(
     source: MigrationSource, view: HistoryView, current: int | None
 ) -> list[Migration]:
     """Files below the version that history says never ran, although it was watching."""
-    if current is None or not view.exists:
+    earliest = view.earliest()
+    if current is None or not view.exists or earliest is None:
         return []
     return [
         migration
         for migration in source
-        if migration.version < current
+        if earliest < migration.version < current
         and migration.up is not None
         and not view.knows(migration.version)
-        and view.tracked_before(migration.version)
     ]
 
 
@@ -107,7 +107,7 @@ def is_ahead(source: MigrationSource, view: HistoryView, current: int | None) ->
     last = source.last()
     if current is None or current in source or (last is not None and current < last.version):
         return False
-    return view.applied(current) is not None
+    return view.is_applied(current)
 
 
 def ahead_notice(source: MigrationSource, current: int) -> str:

@@ -52,11 +52,16 @@ def create_table_sql(qualified: str) -> str:
 )"""
 
 
-def states_sql(qualified: str) -> str:
-    """Per version, the latest row that says whether its up file is applied."""
+def states_sql(qualified: str, *, full: bool = True) -> str:
+    """Per version, the latest row that says whether its up file is applied.
+
+    ``full=False`` reads only version and direction: all a run with nothing
+    to do needs, and much cheaper to decode for thousands of rows.
+    """
     outcomes = ", ".join(f"'{o}'" for o in STATE_OUTCOMES)
+    columns = COLUMNS if full else "version, direction"
     return (
-        f"SELECT DISTINCT ON (version) {COLUMNS} FROM {qualified} "
+        f"SELECT DISTINCT ON (version) {columns} FROM {qualified} "
         f"WHERE direction IN ('up', 'down') AND outcome IN ({outcomes}) "
         f"ORDER BY version, id DESC"
     )
@@ -105,7 +110,10 @@ def _replace_resulting(entry: Entry, value: int | None) -> Entry:
 class HistoryView:
     """What the side table says, read once per run."""
 
-    states: dict[int, Entry] = field(default_factory=dict)
+    #: per version, the direction of its latest state row ("up": its file is in)
+    directions: dict[int, str] = field(default_factory=dict)
+    #: the same rows in full; empty for a light view (``full=False``)
+    entries: dict[int, Entry] = field(default_factory=dict)
     last: Entry | None = None
     exists: bool = False
 
@@ -113,21 +121,37 @@ class HistoryView:
     def from_rows(
         cls, states: Iterable[tuple[Any, ...]], last: Iterable[tuple[Any, ...]]
     ) -> HistoryView:
-        entries = [Entry.from_row(row) for row in states]
-        last_rows = [Entry.from_row(row) for row in last]
-        return cls({e.version: e for e in entries}, last_rows[0] if last_rows else None, True)
+        entries = {e.version: e for e in map(Entry.from_row, states)}
+        directions = {version: e.direction for version, e in entries.items()}
+        return cls(directions, entries, _first_entry(last), True)
+
+    @classmethod
+    def from_light_rows(
+        cls, states: Iterable[tuple[Any, ...]], last: Iterable[tuple[Any, ...]]
+    ) -> HistoryView:
+        directions = {int(version): str(direction) for version, direction in states}
+        return cls(directions, {}, _first_entry(last), True)
 
     def applied(self, version: int) -> Entry | None:
-        """The row that put ``version``'s up file in the database, if it is there."""
-        entry = self.states.get(version)
+        """The row that put ``version``'s up file in the database (full views only)."""
+        entry = self.entries.get(version)
         return entry if entry is not None and entry.direction == "up" else None
 
-    def knows(self, version: int) -> bool:
-        return version in self.states
+    def is_applied(self, version: int) -> bool:
+        return self.directions.get(version) == "up"
 
-    def tracked_before(self, version: int) -> bool:
-        """History covers an earlier version, so ``version`` had its turn here."""
-        return any(known < version for known in self.states)
+    def knows(self, version: int) -> bool:
+        return version in self.directions
+
+    def earliest(self) -> int | None:
+        """The lowest version history knows: files above it had their turn here."""
+        return min(self.directions, default=None)
+
+
+def _first_entry(rows: Iterable[tuple[Any, ...]]) -> Entry | None:
+    for row in rows:
+        return Entry.from_row(row)
+    return None
 
 
 @dataclass(frozen=True, slots=True)

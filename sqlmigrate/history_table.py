@@ -41,11 +41,13 @@ class HistoryTable:
         if not self.backend.table_exists(self.table):
             self.backend.execute(create_table_sql(self.qualified))
 
-    def load(self) -> HistoryView:
-        return HistoryView.from_rows(
-            self.backend.query(states_sql(self.qualified)),
-            self.backend.query(last_sql(self.qualified)),
-        )
+    def load(self, *, full: bool = True) -> HistoryView:
+        """The table's state; ``full=False`` skips what only drift checks need."""
+        states = self.backend.query(states_sql(self.qualified, full=full))
+        last = self.backend.query(last_sql(self.qualified))
+        if full:
+            return HistoryView.from_rows(states, last)
+        return HistoryView.from_light_rows(states, last)
 
     def observe(
         self, view: HistoryView, current: int | None, source: MigrationSource
@@ -66,7 +68,7 @@ class HistoryTable:
         if not rows:
             rows.append(self.force_sql(current, outcome="observed"))
         self.backend.execute(";\n".join(rows))
-        return self.load()
+        return self.load(full=bool(view.entries))
 
     def backfill_sql(
         self, source: MigrationSource, view: HistoryView, current: int | None
@@ -209,7 +211,7 @@ def _observed_rows(
             continue
         if _below(before, current) and migration.up is not None:
             rows.append(_observed(migration, "up", file_checksums(migration.up.path)))
-        elif not _below(before, current) and view.applied(migration.version):
+        elif not _below(before, current) and view.is_applied(migration.version):
             rows.append(_observed(migration, "down", None))
     return rows
 

@@ -16,14 +16,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
+from typing import TYPE_CHECKING
 
 from .backends.base import Backend, ExecutionFailed, StatementError
 from .exceptions import MigrationFailedError
 from .history import Checksums
 from .history_table import HistoryRecorder
 from .planner import Step
-from .splitting import Statement
-from .sql import ParsedSql
+
+if TYPE_CHECKING:
+    # pglast loads only when a file is parsed, not for a run with nothing to do
+    from .splitting import Statement
+    from .sql import ParsedSql
 
 
 @dataclass(frozen=True, slots=True)
