@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -55,14 +56,17 @@ class Child:
 
 @dataclass
 class Children:
-    """Child ``manage.py`` processes; whatever is still running at teardown is killed."""
+    """Child ``manage.py`` processes on one schema; nothing of them outlives the test."""
 
+    schema: Schema
+    #: the children's application_name, to find their sessions on the server
+    application: str = field(default_factory=lambda: f"race_{uuid.uuid4().hex[:8]}")
     started: list[Child] = field(default_factory=list)
 
-    def start(self, url: str, *args: str) -> Child:
+    def start(self, *args: str) -> Child:
         environment = {
             **os.environ,
-            "DATABASE_URL": url,
+            "DATABASE_URL": f"{self.schema.url}&application_name={self.application}",
             "DJANGO_SETTINGS_MODULE": "realstaging.settings",
         }
         process = subprocess.Popen(
@@ -87,11 +91,18 @@ class Children:
                 child.process.kill()
             with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
                 child.process.communicate(timeout=10)
+        # A killed child's session can linger on the server (waiting for a lock, say).
+        sessions = f"FROM pg_stat_activity WHERE application_name = '{self.application}'"
+        self.schema.query(f"SELECT pg_terminate_backend(pid) {sessions}")
+        deadline = time.monotonic() + WAIT
+        while self.schema.query(f"SELECT count(*) {sessions}") != [(0,)]:
+            assert time.monotonic() < deadline, "sessions of killed children did not end"
+            time.sleep(0.02)
 
 
 @pytest.fixture
-def children() -> Iterator[Children]:
-    started = Children()
+def children(schema: Schema) -> Iterator[Children]:
+    started = Children(schema)
     try:
         yield started
     finally:
@@ -135,7 +146,7 @@ def race(schema: Schema, children: Children, commands: list[tuple[str, ...]]) ->
     with schema.connect() as holder:
         holder.execute(f"SELECT pg_advisory_lock({key})")
         for args in commands:
-            children.start(schema.url, *args)
+            children.start(*args)
         wait_for(
             lambda: queued(schema, key) == len(commands),
             f"{len(commands)} processes queued on advisory lock {key}",
@@ -209,7 +220,7 @@ def test_short_lock_timeout_gives_up_cleanly_and_repeats_nothing(
     with schema.connect() as holder:
         holder.execute(f"SELECT pg_advisory_lock({gate})")
         for _ in range(PROCESSES):
-            children.start(schema.url, *up)
+            children.start(*up)
         deadline = time.monotonic() + WAIT
         while finished(children) < PROCESSES - 1 and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -229,6 +240,7 @@ def test_short_lock_timeout_gives_up_cleanly_and_repeats_nothing(
         assert loser.err.startswith(
             "error: timeout: can't acquire database lock: waited 0.2 s for PostgreSQL advisory "
             f"lock {key} ({schema.name}.schema_migrations), held by pid {winner_pid[0][0]} "
+            f"(application {children.application}, active, for "
         ), loser.err
         assert loser.err.count("\n") == 1
     [winner] = [c for c in done if c.code == 0]
