@@ -61,6 +61,8 @@ class RunResult:
     planned: tuple[PreparedStep, ...] = ()
     #: said instead of running (the database is ahead of the files)
     notice: str | None = None
+    #: should_stop asked to stop before every planned migration ran
+    stopped: bool = False
 
     @property
     def changed(self) -> bool:
@@ -70,20 +72,24 @@ class RunResult:
 def up(steps: int | None = None, **options: Unpack[RunOptions]) -> RunResult:
     """Apply all pending migrations, or the next ``steps`` of them."""
     _check_steps(steps)
-    return _migrate(Run.from_options(options, "up"), lambda s, v: plan_up(s, v, steps))
+    rerun = ("sqlmigrate_up", *([str(steps)] if steps is not None else []))
+    return _migrate(Run.from_options(options, "up", *rerun), lambda s, v: plan_up(s, v, steps))
 
 
 def down(steps: int | None = None, **options: Unpack[RunOptions]) -> RunResult:
     """Roll back ``steps`` migrations; ``steps=None`` rolls back all of them."""
     _check_steps(steps)
-    return _migrate(Run.from_options(options, "down"), lambda s, v: plan_down(s, v, steps))
+    rerun = ("sqlmigrate_down", "--all" if steps is None else str(steps))
+    run = Run.from_options(options, "down", *rerun)
+    return _migrate(run, lambda s, v: plan_down(s, v, steps))
 
 
 def goto(version: int, **options: Unpack[RunOptions]) -> RunResult:
     """Migrate up or down until the database is at ``version``."""
     if not 0 <= version <= MAX_VERSION:
         raise CommandArgumentError(f"can't read version argument V: {version} is not a version")
-    return _migrate(Run.from_options(options, "goto"), lambda s, v: plan_goto(s, v, version))
+    run = Run.from_options(options, "goto", "sqlmigrate_goto", str(version))
+    return _migrate(run, lambda s, v: plan_goto(s, v, version))
 
 
 def force(version: int, **options: Unpack[RunOptions]) -> VersionState:
@@ -93,6 +99,7 @@ def force(version: int, **options: Unpack[RunOptions]) -> VersionState:
     run = Run.from_options(options, "force")
     stored = None if version == -1 else version
     with open_session(run) as session:
+        session.ensure_tables()
         sql = session.backend.version_sql(stored, dirty=False)
         if session.history is not None:
             sql += ";\n" + HistoryRecorder(session.history).force_sql(stored)
@@ -109,6 +116,7 @@ def backfill(**options: Unpack[RunOptions]) -> int:
     with open_session(run) as session:
         if session.history is None:
             raise ConfigurationError("SQLMIGRATE_HISTORY_TABLE is off: there is no history to fill")
+        session.ensure_tables()
         state = session.backend.read_version()
         view = session.history.load()
         rows = session.history.backfill_sql(source, view, state.version)
@@ -135,7 +143,7 @@ def _migrate(run: Run, planner: Planner) -> RunResult:
         state = session.backend.read_version()
         if state.dirty:
             raise DirtyError(state.version, _dirty_fix(run, source, state.version))
-        view = _history_view(run, session, source, state.version)
+        view, observed = _history_view(session, source, state.version)
         if run.kind == "up" and guards.is_ahead(source, view, state.version):
             return _ahead(run, source, state.version)
         plan = planner(source, state.version)
@@ -146,22 +154,29 @@ def _migrate(run: Run, planner: Planner) -> RunResult:
         prepared = [_prepare(step, sums=not run.dry_run) for step in steps]
         if run.dry_run:
             return RunResult((), state.version, state.version, planned=tuple(prepared))
+        # Every check passed: from here on the run writes.
+        session.ensure_tables()
+        if observed:
+            session.backend.execute(";\n".join(observed))
         applied = _apply(run, session, prepared)
-    if plan.shortfall:
+    stopped = len(applied) < len(prepared)
+    if plan.shortfall and not stopped:
         raise ShortLimitError(plan.shortfall, len(applied))
     after = applied[-1].target if applied else state.version
-    return RunResult(tuple(applied), state.version, after)
+    return RunResult(tuple(applied), state.version, after, stopped=stopped)
 
 
 def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[AppliedMigration]:
     recorder = HistoryRecorder(session.history) if session.history is not None else None
     applied: list[AppliedMigration] = []
     for item in prepared:
+        if applied and run.should_stop is not None and run.should_stop():
+            break  # like golang-migrate on SIGINT: the running migration finished, no more
         if item.sql is None:
             run.say(_nil_warning(item.step))
         session.backend.check_session()
         try:
-            done = run_step(session.backend, item, run.hint, recorder)
+            done = run_step(session.backend, item, run.hint, recorder, run.hint(*run.rerun))
         except LockLostError as error:
             raise LockLostError(_lost_during(run, item, error)) from None
         applied.append(done)
@@ -171,16 +186,14 @@ def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[App
 
 
 def _history_view(
-    run: Run, session: Session, source: MigrationSource, current: int | None
-) -> HistoryView:
-    if session.history is None:
-        return HistoryView()
-    if run.dry_run and not session.backend.table_exists(session.history.table):
-        return HistoryView()
-    view = session.history.load(full=False)
-    if run.dry_run:
-        return view
-    return session.history.observe(view, current, source)
+    session: Session, source: MigrationSource, current: int | None
+) -> tuple[HistoryView, list[str]]:
+    """History as of now, counting what changed without sqlmigrate, and the rows
+    that record that change (written only if the run goes ahead)."""
+    history = session.history
+    if history is None or not session.backend.table_exists(history.table):
+        return HistoryView(), []
+    return history.observe(history.load(full=False), current, source)
 
 
 def _ahead(run: Run, source: MigrationSource, current: int | None) -> RunResult:

@@ -29,6 +29,7 @@ COLUMNS = (
     "id, version, name, direction, outcome, checksum, content_checksum, started_at, "
     "duration_ms, db_user, hostname, application, resulting_version"
 )
+COLUMN_NAMES = tuple(name.strip() for name in COLUMNS.split(","))
 #: outcomes that say whether a version's up file is in the database
 STATE_OUTCOMES = ("applied", "observed", "backfilled")
 

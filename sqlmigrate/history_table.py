@@ -8,10 +8,13 @@ its transaction when the file is atomic, around it otherwise.
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from typing import Any
 
-from .backends.base import Backend
+from .backends.base import Backend, ExecutionFailed
+from .exceptions import ConfigurationError
 from .history import (
+    COLUMN_NAMES,
     Checksums,
     HistoryView,
     application_name,
@@ -37,38 +40,60 @@ class HistoryTable:
         )
 
     def ensure(self) -> None:
-        """Create the table when missing; checked first, as for the version table."""
+        """Create the table when missing (checked first, as for the version table);
+        refuse one of that name that is not sqlmigrate's."""
         if not self.backend.table_exists(self.table):
             self.backend.execute(create_table_sql(self.qualified))
+            return
+        self._check_columns()
+
+    def _check_columns(self) -> None:
+        rows = self.backend.query(
+            "SELECT attname FROM pg_attribute WHERE attrelid = "
+            f"{self.backend.literal(self.qualified)}::regclass AND attnum > 0 AND NOT attisdropped"
+        )
+        missing = [c for c in COLUMN_NAMES if c not in {row[0] for row in rows}]
+        if missing:
+            raise ConfigurationError(
+                f"SQLMIGRATE_HISTORY_TABLE names {self.label}, which exists but is not "
+                f"sqlmigrate's history table (it has no {', '.join(missing)}). Choose another "
+                f"name, or set SQLMIGRATE_HISTORY_TABLE = None to keep no history"
+            )
 
     def load(self, *, full: bool = True) -> HistoryView:
         """The table's state; ``full=False`` skips what only drift checks need."""
-        states = self.backend.query(states_sql(self.qualified, full=full))
-        last = self.backend.query(last_sql(self.qualified))
+        try:
+            states = self.backend.query(states_sql(self.qualified, full=full))
+            last = self.backend.query(last_sql(self.qualified))
+        except ExecutionFailed:
+            self._check_columns()  # a table of that name that is not ours: say so
+            raise
         if full:
             return HistoryView.from_rows(states, last)
         return HistoryView.from_light_rows(states, last)
 
     def observe(
         self, view: HistoryView, current: int | None, source: MigrationSource
-    ) -> HistoryView:
-        """Record a version change made outside sqlmigrate since its last row.
+    ) -> tuple[HistoryView, list[str]]:
+        """A version change made outside sqlmigrate since its last row, and the rows
+        that record it (written by the caller once the run is sure to go ahead).
 
         The rows say which files went in (or out) without sqlmigrate, with the
         checksums the files have now, so later checks have something to go on.
+        The view returned already counts them.
         """
         last = view.last
         if last is None or last.resulting_version == current:
-            return view
-        before = last.resulting_version
+            return view, []
+        found = _observed_rows(view, source, last.resulting_version, current)
         rows = [
             self.insert_sql(**row, outcome="observed", resulting=current, timed=False)
-            for row in _observed_rows(view, source, before, current)
+            for row in found
         ]
         if not rows:
             rows.append(self.force_sql(current, outcome="observed"))
-        self.backend.execute(";\n".join(rows))
-        return self.load(full=bool(view.entries))
+        directions = {**view.directions, **{row["version"]: row["direction"] for row in found}}
+        return replace(view, directions=directions), rows
 
     def backfill_sql(
         self, source: MigrationSource, view: HistoryView, current: int | None

@@ -75,14 +75,16 @@ def run_step(
     prepared: PreparedStep,
     hint: CommandHint,
     recorder: HistoryRecorder | None = None,
+    rerun: str = "python manage.py sqlmigrate_up",
 ) -> AppliedMigration:
+    """Run one step; ``rerun`` is the command that tries it again after a fix."""
     step = prepared.step
     started = time.perf_counter()
     if prepared.sql is None:
         backend.execute(_bookkeeping(backend, prepared, recorder))
         atomic = True
     elif prepared.sql.atomic:
-        _run_atomic(backend, prepared, hint, recorder)
+        _run_atomic(backend, prepared, rerun, recorder)
         atomic = True
     else:
         _run_dirty_protocol(backend, prepared, hint, recorder)
@@ -107,7 +109,7 @@ def _bookkeeping(backend: Backend, prepared: PreparedStep, recorder: HistoryReco
 
 
 def _run_atomic(
-    backend: Backend, prepared: PreparedStep, hint: CommandHint, recorder: HistoryRecorder | None
+    backend: Backend, prepared: PreparedStep, rerun: str, recorder: HistoryRecorder | None
 ) -> None:
     sql = prepared.sql
     assert sql is not None
@@ -140,7 +142,7 @@ def _run_atomic(
             f"Nothing of {step.label} was applied: its transaction was rolled back and the "
             f"database is still at {describe_version(step.before)} (clean)."
         )
-        fix = f"Fix the file, then run: {hint(_rerun_command(step))}"
+        fix = f"Fix the file, then run: {rerun}"
         raise _failure(sql, current, failure.error, state, fix, base) from None
 
 
@@ -223,10 +225,6 @@ def _failure(
         state=state,
         fix=fix,
     )
-
-
-def _rerun_command(step: Step) -> str:
-    return "sqlmigrate_up" if step.direction == "up" else "sqlmigrate_down"
 
 
 def _force_arg(version: int | None) -> str:

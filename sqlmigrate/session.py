@@ -38,6 +38,8 @@ class RunOptions(TypedDict, total=False):
     lock_timeout: float | None
     progress: Progress | None
     warn: Warn | None
+    #: asked before each migration after the first; True stops the run there
+    should_stop: Callable[[], bool] | None
     #: plan and pre-flight only: no lock, no writes
     dry_run: bool
     allow_drift: bool | None
@@ -50,18 +52,21 @@ class Run:
     """One call's settings, resolved."""
 
     kind: str
+    #: the command and arguments that run this again, for messages
+    rerun: tuple[str, ...]
     using: str
     directory: Path
     lock_timeout: float
     progress: Progress | None
     warn: Warn | None
+    should_stop: Callable[[], bool] | None
     dry_run: bool
     allow_drift: bool
     allow_out_of_order: bool
     strict: bool
 
     @classmethod
-    def from_options(cls, options: RunOptions, kind: str) -> Run:
+    def from_options(cls, options: RunOptions, kind: str, *rerun: str) -> Run:
         timeout = options.get("lock_timeout")
         timeout = settings.lock_timeout if timeout is None else timeout
         if not (math.isfinite(timeout) and timeout > 0):
@@ -71,11 +76,13 @@ class Run:
         path = options.get("path")
         return cls(
             kind=kind,
+            rerun=rerun or (f"sqlmigrate_{kind}",),
             using=options.get("using") or DEFAULT_DB_ALIAS,
             directory=Path(path) if path is not None else settings.migrations_dir,
             lock_timeout=float(timeout),
             progress=options.get("progress"),
             warn=options.get("warn"),
+            should_stop=options.get("should_stop"),
             dry_run=bool(options.get("dry_run")),
             allow_drift=setting_or(options.get("allow_drift"), settings.allow_drift),
             allow_out_of_order=setting_or(
@@ -104,10 +111,19 @@ class Session:
     backend: Backend
     history: HistoryTable | None
 
+    def ensure_tables(self) -> None:
+        self.backend.ensure_table()
+        if self.history is not None:
+            self.history.ensure()
+
 
 @contextmanager
 def open_session(run: Run) -> Iterator[Session]:
-    """The backend session of a run: locked, tables ensured (dry runs: neither)."""
+    """The backend session of a run, holding the lock (dry runs: no lock).
+
+    Nothing is created here: a run writes (tables included) only once every
+    check and the pre-flight have passed, through ``Session.ensure_tables``.
+    """
     backend = backend_for(connection_for(run.using), settings.table)
     backend.open()
     history = history_table(backend)
@@ -116,9 +132,6 @@ def open_session(run: Run) -> Iterator[Session]:
         return
     backend.lock(run.lock_timeout)
     try:
-        backend.ensure_table()
-        if history is not None:
-            history.ensure()
         yield Session(backend, history)
     finally:
         backend.unlock()
@@ -129,6 +142,11 @@ def history_table(backend: Backend) -> HistoryTable | None:
     if name is None:
         return None
     check_table_name(name, "SQLMIGRATE_HISTORY_TABLE")
+    if name == settings.table:
+        raise ConfigurationError(
+            f"SQLMIGRATE_HISTORY_TABLE and SQLMIGRATE_TABLE both name {name!r}: the history "
+            f"needs a table of its own"
+        )
     qualified, label = backend.qualify(name)
     return HistoryTable(backend, name, qualified, label)
 

@@ -646,11 +646,6 @@ def test_password_never_printed_when_it_is_wrong(migrations: Migrations) -> None
 # -- bugs ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="management/base.py _bounded_int uses Python's int(), which reads '1_0' as 10 and "
-    "non-ASCII digits ('٢') as 2; golang-migrate's strconv.Parse(U)Int refuses both",
-)
 @pytest.mark.parametrize(
     ("args", "what"),
     [
@@ -672,11 +667,6 @@ def test_numbers_with_underscores_or_foreign_digits_are_refused(
     assert snapshot(schema, migrations.path) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner._rerun_command gives 'sqlmigrate_down' without N after a failed "
-    "'sqlmigrate_down 1': that command asks to roll back every migration",
-)
 def test_a_failed_down_n_says_to_rerun_down_n(schema: Schema, migrations: Migrations) -> None:
     prepare(migrations)
     migrations.pair(2, "two", "CREATE TABLE two (id int);", "DROP TABLE nope;")
@@ -688,11 +678,6 @@ def test_a_failed_down_n_says_to_rerun_down_n(schema: Schema, migrations: Migrat
     assert "Fix the file, then run: python manage.py sqlmigrate_down 1\n" in done.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sqlmigrate_status._header says 'at no version (table not created yet)' when it "
-    "could not connect to the database at all",
-)
 def test_status_does_not_guess_when_the_database_is_unreachable(migrations: Migrations) -> None:
     migrations.pair(1, "base", "CREATE TABLE base (id int);")
     done = run_manage("sqlmigrate_status", "--path", str(migrations.path), url=UNREACHABLE)
@@ -701,12 +686,6 @@ def test_status_does_not_guess_when_the_database_is_unreachable(migrations: Migr
     assert "table not created yet" not in done.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="history_table.HistoryTable.load and engine.force let the backend's ExecutionFailed "
-    "escape (it is not an SQLMigrateError): a history table that is not sqlmigrate's ends in a "
-    "Python traceback, 'ExecutionFailed: column \"id\" does not exist'",
-)
 @pytest.mark.parametrize(
     ("command", "settings", "setup"),
     [

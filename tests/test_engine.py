@@ -294,8 +294,8 @@ class TestRules:
         (migrations.path / "2_meta.up.sql").write_text("COPY fine FROM stdin;\n1\n\\.\n")
         with pytest.raises(SqlParseError, match=r"2_meta\.up\.sql:1:1: COPY \.\.\. FROM STDIN"):
             engine.up(path=migrations.path)
-        assert "fine" not in schema.tables()
-        assert schema.version_row() == []
+        # Nothing was written, not even the tables: every check runs first.
+        assert schema.tables() == set()
 
     def test_limit_short_applies_what_exists(self, schema: Schema, migrations: Migrations) -> None:
         three(migrations)

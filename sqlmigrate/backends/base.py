@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..exceptions import SQLMigrateError
+
 
 @dataclass(frozen=True, slots=True)
 class VersionState:
@@ -32,8 +34,11 @@ class StatementError:
     context: str | None = None
 
 
-class ExecutionFailed(Exception):
-    """Raised by ``Backend.execute``; the session is usable again when it is raised."""
+class ExecutionFailed(SQLMigrateError):
+    """Raised by ``Backend.execute``; the session is usable again when it is raised.
+
+    The runner turns it into a MigrationFailedError with FILE:LINE:COL; where
+    one of sqlmigrate's own statements fails, its text is the server's message."""
 
     def __init__(self, error: StatementError) -> None:
         super().__init__(error.message)

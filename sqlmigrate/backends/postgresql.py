@@ -27,7 +27,11 @@ from .base import ExecutionFailed, StatementError, VersionState
 
 # golang-migrate database/util.go: crc32(names joined by NUL) * salt mod 2**32
 ADVISORY_LOCK_SALT = 1486364155
-_LOCK_NOT_AVAILABLE = "55P03"
+# Waiting for the lock: polls 10 ms apart at first, then at most 250 ms apart.
+_FIRST_PAUSE = 0.01
+_LONGEST_PAUSE = 0.25
+#: how a migrating session shows in pg_stat_activity (and in our lock messages)
+_APPLICATION = "sqlmigrate"
 
 
 def advisory_lock_id(database_name: str, *additional_names: str) -> int:
@@ -50,7 +54,8 @@ class PostgreSQLBackend:
         self._raw: Any = None
         self._lock_keys: tuple[int, ...] = ()
         self._held: list[int] = []
-        self._commit_mode: str | None = None
+        #: synchronous_commit and application_name to put back at unlock
+        self._restore: tuple[str, str] | None = None
 
     # -- session ---------------------------------------------------------
     def open(self) -> None:
@@ -123,25 +128,41 @@ class PostgreSQLBackend:
 
     # -- lock -------------------------------------------------------------
     def lock(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        for key in self._lock_keys:
-            remaining_ms = max(1, math.ceil((deadline - time.monotonic()) * 1000))
-            try:
-                self.execute(
-                    f"SET LOCAL lock_timeout = '{remaining_ms}ms';\nSELECT pg_advisory_lock({key})"
-                )
-            except ExecutionFailed as failure:
-                self.unlock()
-                if failure.error.sqlstate == _LOCK_NOT_AVAILABLE:
-                    raise LockTimeoutError(self._timeout_message(key, timeout)) from None
-                raise SQLMigrateError(
-                    f"cannot take the migration lock: {failure.error.message}"
-                ) from None
-            self._held.append(key)
-        self._relax_commits()
+        """Take every key, polling with pg_try_advisory_lock until the deadline.
 
-    def _relax_commits(self) -> None:
-        """Commit without waiting for the disk while the lock is held; unlock flushes.
+        Polling, not a blocking pg_advisory_lock: a session blocked in that call
+        holds a snapshot, and CREATE INDEX CONCURRENTLY in the running migration
+        waits for every older snapshot to go, so waiters and the migration would
+        deadlock. Between polls a waiter holds nothing.
+        """
+        deadline = time.monotonic() + timeout
+        pause = _FIRST_PAUSE
+        waiting = list(self._lock_keys)
+        self._enter_run()  # first: a waiting session shows as sqlmigrate too
+        while waiting:
+            if self._try_lock(waiting[0]):
+                self._held.append(waiting.pop(0))
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                key = waiting[0]
+                self.unlock()
+                raise LockTimeoutError(self._timeout_message(key, timeout))
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, _LONGEST_PAUSE)
+
+    def _try_lock(self, key: int) -> bool:
+        try:
+            row = self._fetch_one(f"SELECT pg_try_advisory_lock({key})", "take the lock")
+        except LockLostError:
+            raise
+        except SQLMigrateError as error:
+            self.unlock()
+            raise SQLMigrateError(f"cannot take the migration lock: {error}") from None
+        return bool(row and row[0])
+
+    def _enter_run(self) -> None:
+        """Name the session, and commit without waiting for the disk; unlock undoes both.
 
         Each migration's commit otherwise waits for an fsync, which is most of
         what a one-line migration costs. WAL is replayed in order, so a server
@@ -150,26 +171,32 @@ class PostgreSQLBackend:
         version. ``unlock`` waits for everything to be on disk.
         """
         row = self._fetch_one(
-            "SELECT current_setting('synchronous_commit'), "
-            "set_config('synchronous_commit', 'off', false)",
-            "set synchronous_commit",
+            "SELECT current_setting('synchronous_commit'), current_setting('application_name'), "
+            "set_config('synchronous_commit', 'off', false), "
+            # Named only when the connection did not name itself.
+            "set_config('application_name', coalesce(nullif(current_setting('application_name'),"
+            f" ''), {_literal(_APPLICATION)}), false)",
+            "prepare the session",
         )
-        self._commit_mode = str(row[0]) if row else None
+        self._restore = (str(row[0]), str(row[1])) if row else None
 
     def unlock(self) -> None:
         held, self._held = self._held, []
-        if not held or self._raw is None or self._raw.closed:
+        if self._raw is None or self._raw.closed or not (held or self._restore):
+            self._restore = None
             return
         statements = []
-        if self._commit_mode is not None:
-            # Back to the session's setting, in a transaction with an xid, so its
+        if self._restore is not None:
+            # Back to the session's settings, in a transaction with an xid, so its
             # commit waits until every commit of the run is flushed.
-            mode, self._commit_mode = self._commit_mode, None
+            (mode, name), self._restore = self._restore, None
             statements.append(
-                f"SELECT set_config('synchronous_commit', {_literal(mode)}, false), txid_current()"
+                f"SELECT set_config('synchronous_commit', {_literal(mode)}, false), "
+                f"set_config('application_name', {_literal(name)}, false), txid_current()"
             )
-        calls = ", ".join(f"pg_advisory_unlock({key})" for key in reversed(held))
-        statements.append(f"SELECT {calls}")
+        if held:
+            calls = ", ".join(f"pg_advisory_unlock({key})" for key in reversed(held))
+            statements.append(f"SELECT {calls}")
         # If the session is gone, its session-level locks went with it.
         with contextlib.suppress(ExecutionFailed, LockLostError):
             self.execute(";\n".join(statements))

@@ -7,8 +7,13 @@ Called through ``call_command`` they raise CommandError as usual.
 
 from __future__ import annotations
 
+import contextlib
+import re
+import signal
 import sys
+import threading
 from argparse import ArgumentParser, ArgumentTypeError
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,6 +31,11 @@ class SQLMigrateCommand(BaseCommand):
     uses_database = True
     #: up, down and goto also get --dry-run and the guard switches
     migrates = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stop = StopAfterCurrent(self.stderr.write)
+
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -93,6 +103,7 @@ class SQLMigrateCommand(BaseCommand):
             "lock_timeout": options["lock_timeout"],
             "progress": progress_printer(self.stdout.write, verbosity),
             "warn": self.stderr.write if verbosity >= 1 else None,
+            "should_stop": lambda: self._stop.requested,
             **{
                 name: options[name]
                 for name in ("dry_run", "allow_drift", "allow_out_of_order", "strict")
@@ -116,18 +127,27 @@ class SQLMigrateCommand(BaseCommand):
         super().run_from_argv(argv)
 
     def execute(self, *args: Any, **options: Any) -> str | None:
+        from_argv = getattr(self, "_from_argv", False)
         try:
-            return super().execute(*args, **options)
+            with self._stop if from_argv and self.migrates else contextlib.nullcontext():
+                return super().execute(*args, **options)
         except SQLMigrateError as error:
-            if getattr(self, "_from_argv", False) and not options.get("traceback"):
+            if from_argv and not options.get("traceback"):
                 self._exit_with(str(error), 1)
             raise CommandError(str(error), returncode=1) from error
+        except KeyboardInterrupt:
+            if not from_argv:
+                raise
+            self._exit_with(INTERRUPTED, 130)
 
     def _exit_with(self, message: str, returncode: int) -> NoReturn:
         self.stdout.flush()
         sys.stderr.write(f"error: {message}\n")
         sys.stderr.flush()
         sys.exit(returncode)
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def count_argument(text: str) -> int:
@@ -146,10 +166,42 @@ def force_argument(text: str) -> int:
 
 
 def _bounded_int(text: str, low: int, what: str, expected: str) -> int:
-    try:
-        value = int(text.strip(), 10)
-    except ValueError:
-        value = None
+    # ASCII digits only, as Go's strconv.ParseInt: Python's int() also takes
+    # "1_0" and non-ASCII digits.
+    value = int(text) if _INTEGER.fullmatch(text) else None
     if value is None or not low <= value <= MAX_VERSION:
         raise ArgumentTypeError(f"can't read {what}: {text!r} is not {expected}")
     return value
+
+
+INTERRUPTED = (
+    "interrupted: the running migration was cancelled. Run `python manage.py "
+    "sqlmigrate_version` to see where the database is: an atomic migration left nothing, "
+    "one under the dirty-flag protocol is marked dirty (then see sqlmigrate_force)"
+)
+
+
+class StopAfterCurrent:
+    """Ctrl-C as golang-migrate's CLI takes it: finish the running migration, run no
+    more, exit 0. A second Ctrl-C cancels the running one."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self.write = write
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> StopAfterCurrent:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self.write("Stopping after this running migration ...")

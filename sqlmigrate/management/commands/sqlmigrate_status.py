@@ -34,6 +34,8 @@ class Command(SQLMigrateCommand):
         else:
             for line in status_lines(status):
                 self.stdout.write(line)
+        if status.database_error:
+            raise CommandError("sqlmigrate_status: the database could not be read")
         if options["check"] and not status.ok:
             raise CommandError("sqlmigrate_status --check: the database is not up to date")
 
@@ -52,7 +54,9 @@ def status_lines(status: Status) -> list[str]:
 
 
 def _header(status: Status) -> str:
-    if status.version is None:
+    if status.database_error:
+        where = "an unknown version (the database could not be read)"
+    elif status.version is None:
         where = "no version" if status.table_exists else "no version (table not created yet)"
     else:
         where = f"version {status.version}" + (" (dirty)" if status.dirty else "")
