@@ -19,7 +19,7 @@ from typing import Unpack
 
 from django.db import DEFAULT_DB_ALIAS
 
-from . import guards
+from . import guards, runner
 from .backends import backend_for
 from .backends.base import VersionState
 from .conf import settings
@@ -240,8 +240,13 @@ def _prepare(step: Step, *, sums: bool) -> PreparedStep:
     location = display_path(file.location)
     data, text = read_migration(file)
     hashed = checksums(data, text) if sums else None
-    del data  # a 50 MB file should not be held twice while it runs
-    return PreparedStep(step, parse_migration(text, location), location, hashed)
+    parsed = parse_migration(text, location)
+    # A big data file should not be held twice while it runs: as bytes when
+    # they are its text exactly (ASCII, no BOM), else as text.
+    big = parsed.single_statement and len(data) > runner.BIG_STATEMENT
+    if big and len(data) == len(text) and data.isascii():
+        parsed = parsed.as_bytes(data)
+    return PreparedStep(step, parsed, location, hashed)
 
 
 def _check_steps(steps: int | None) -> None:

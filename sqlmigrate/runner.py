@@ -127,7 +127,7 @@ def _run_atomic(
             for current in islice(statements, len(statements) - 1):
                 backend.execute(sql.statement_text(current))
         current, text, base = _last_message(sql)
-        if len(text) <= BIG_STATEMENT:
+        if isinstance(text, str) and len(text) <= BIG_STATEMENT:
             closing = ";\nCOMMIT" if len(statements) > 1 else ""
             backend.execute(f"{text}\n;\n{bookkeeping}{closing}")
         else:  # alone, not glued to the bookkeeping: no second copy of a huge text
@@ -146,7 +146,7 @@ def _run_atomic(
         raise _failure(sql, current, failure.error, state, fix, base) from None
 
 
-def _last_message(sql: ParsedSql) -> tuple[Statement, str, int]:
+def _last_message(sql: ParsedSql) -> tuple[Statement, str | bytes, int]:
     """The last statement, the text to send for it, and where that text starts.
 
     A file that is one statement, unwrapped, is sent whole (its comments and
@@ -154,6 +154,8 @@ def _last_message(sql: ParsedSql) -> tuple[Statement, str, int]:
     it would hold the text twice.
     """
     last = sql.statements[-1]
+    if sql.raw is not None:
+        return last, sql.raw, 0
     if sql.single_statement:
         return last, sql.text, 0
     return last, sql.statement_text(last), last.start

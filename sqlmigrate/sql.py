@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pglast import parser as pg_parser
@@ -72,14 +72,24 @@ class ParsedSql:
     reason: str | None = None
     #: the file is exactly one statement (no BEGIN/COMMIT of its own)
     single_statement: bool = False
+    #: a big one-statement ASCII file kept only as its bytes (``text`` is then
+    #: empty): sent as is, so the driver makes no encoded copy of it
+    raw: bytes | None = None
+
+    def full_text(self) -> str:
+        return self.raw.decode("ascii") if self.raw is not None else self.text
 
     def statement_text(self, statement: Statement) -> str:
-        return self.text[statement.start : statement.end]
+        return self.full_text()[statement.start : statement.end]
 
     def where(self, offset: int) -> str:
         """``FILE:LINE:COL`` of a 0-based character offset in the file."""
-        line, col = line_col(self.text, offset)
+        line, col = line_col(self.full_text(), offset)
         return f"{self.location}:{line}:{col}"
+
+    def as_bytes(self, data: bytes) -> ParsedSql:
+        """This file held as ``data`` (its bytes, ASCII), letting the text go."""
+        return replace(self, text="", raw=data)
 
 
 def parse_migration(text: str, location: str) -> ParsedSql:

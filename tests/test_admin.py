@@ -433,7 +433,8 @@ class TestContent:
         # what follows the prefix is libpq's own wording, which varies by version
         assert (
             "Cannot read the database: cannot connect to database alias 'down' "
-            "(/nonexistent/sqlmigrate-socket-dir, database 'test_realstaging'): " in shown
+            f"(/nonexistent/sqlmigrate-socket-dir, database '{connection.settings_dict['NAME']}'): "
+            in shown
         )
         assert '"/nonexistent/sqlmigrate-socket-dir/.s.PGSQL.5432" failed' in shown
         assert facts(response)["Version"] == "unknown"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import django
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
@@ -78,8 +79,10 @@ def hook(django_db_blocker: Any) -> Iterator[BaseDatabaseWrapper]:
 
 
 def create(connection: BaseDatabaseWrapper, verbosity: int = 0, keepdb: bool = False) -> str:
+    # Django 6 deprecates the serialize argument (serialize_test_db() replaces it).
+    serialize = {"serialize": False} if django.VERSION < (6,) else {}
     return connection.creation.create_test_db(
-        verbosity=verbosity, autoclobber=True, serialize=False, keepdb=keepdb
+        verbosity=verbosity, autoclobber=True, keepdb=keepdb, **serialize
     )
 
 

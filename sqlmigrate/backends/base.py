@@ -92,7 +92,7 @@ class Backend(Protocol):
     def set_version(self, version: int | None, dirty: bool) -> None:
         """Replace the stored version in a transaction of its own."""
 
-    def execute(self, sql: str) -> None:
+    def execute(self, sql: str | bytes) -> None:
         """Send ``sql`` as one simple-query message, no parameters.
 
         Raises ExecutionFailed; never leaves the session in an aborted transaction."""

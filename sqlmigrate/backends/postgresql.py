@@ -327,7 +327,7 @@ class PostgreSQLBackend:
     def in_transaction(self) -> bool:
         return bool(self._raw.info.transaction_status != pq.TransactionStatus.IDLE)
 
-    def execute(self, sql: str) -> None:
+    def execute(self, sql: str | bytes) -> None:
         try:
             with self._raw.cursor() as cursor:
                 cursor.execute(sql)
