@@ -123,21 +123,37 @@ def run_command(name: str, *args: str, **options: Any) -> Result:
     return Result(out.getvalue(), err.getvalue(), 0)
 
 
-def run_manage(
-    *args: str, url: str, timeout: float = 60, stdin: str | None = None, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """``python manage.py ...`` in a child process against ``url``."""
-    environment = {
+def manage_environment(url: str, **env: str) -> dict[str, str]:
+    """The environment of a ``manage.py`` child that works on ``url``."""
+    return {
         **os.environ,
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "realstaging.settings",
         **env,
     }
+
+
+def spawn_manage(*args: str, url: str) -> subprocess.Popen[str]:
+    """``python manage.py ...`` started in the background, output piped."""
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "manage.py"), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=manage_environment(url),
+    )
+
+
+def run_manage(
+    *args: str, url: str, timeout: float = 60, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``python manage.py ...`` in a child process against ``url``."""
     return subprocess.run(
         [sys.executable, str(REPO / "manage.py"), *args],
         capture_output=True,
         text=True,
-        env=environment,
+        env=manage_environment(url, **env),
         timeout=timeout,
         input=stdin if stdin is not None else "",
         check=False,

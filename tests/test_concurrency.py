@@ -11,10 +11,8 @@ waiting for it (polling, in ``pg_stat_activity``), and only then lets go. Every 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,7 +24,7 @@ from django.db import connection
 from sqlmigrate import engine
 from sqlmigrate.backends.postgresql import advisory_lock_id
 
-from .conftest import REPO, Migrations, Schema
+from .conftest import Migrations, Schema, spawn_manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,20 +62,8 @@ class Children:
     started: list[Child] = field(default_factory=list)
 
     def start(self, *args: str) -> Child:
-        environment = {
-            **os.environ,
-            "DATABASE_URL": f"{self.schema.url}&application_name={self.application}",
-            "DJANGO_SETTINGS_MODULE": "realstaging.settings",
-        }
-        process = subprocess.Popen(
-            [sys.executable, str(REPO / "manage.py"), *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment,
-        )
-        child = Child(args, process)
+        url = f"{self.schema.url}&application_name={self.application}"
+        child = Child(args, spawn_manage(*args, url=url))
         self.started.append(child)
         return child
 

@@ -25,10 +25,8 @@ the child's URL carries: the next run, with the same file, does not sleep.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -42,7 +40,7 @@ from django.db import connection
 from sqlmigrate import engine
 from sqlmigrate.backends.postgresql import advisory_lock_id
 
-from .conftest import REPO, Migrations, Schema, run_manage
+from .conftest import Migrations, Schema, run_manage, spawn_manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,20 +81,7 @@ class Crash:
             f"{self.schema.url}%20-ccrashtest.sleep%3D{SLEEP_SECONDS}"
             f"&application_name={application}"
         )
-        environment = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "DJANGO_SETTINGS_MODULE": "realstaging.settings",
-        }
-        process = subprocess.Popen(
-            [sys.executable, str(REPO / "manage.py"), "sqlmigrate_up", "--path", path],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment,
-        )
-        child = Child(process, application)
+        child = Child(spawn_manage("sqlmigrate_up", "--path", path, url=url), application)
         self.started.append(child)
         return child
 
