@@ -155,7 +155,7 @@ def _migrate(run: Run, planner: Planner) -> RunResult:
         if run.dry_run:
             return RunResult((), state.version, state.version, planned=tuple(prepared))
         # Every check passed: from here on the run writes.
-        session.ensure_tables()
+        session.ensure_tables(history_read=view.exists)
         if observed:
             session.backend.execute(";\n".join(observed))
         applied = _apply(run, session, prepared)

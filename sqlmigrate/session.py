@@ -2,8 +2,8 @@
 
 A ``Run`` is what the keyword arguments of an engine call come to once the
 settings have filled the gaps. ``open_session(run)`` opens the backend for the
-alias, takes the migration lock (not for dry runs), makes sure the version
-and history tables exist, and always releases the lock.
+alias, takes the migration lock (not for dry runs) and always releases it;
+``Session.ensure_tables`` creates the tables once a run is sure to write.
 """
 
 from __future__ import annotations
@@ -111,9 +111,11 @@ class Session:
     backend: Backend
     history: HistoryTable | None
 
-    def ensure_tables(self) -> None:
+    def ensure_tables(self, *, history_read: bool = False) -> None:
+        """``history_read``: the history table was just read whole, so it exists
+        and has sqlmigrate's columns; no need to look again."""
         self.backend.ensure_table()
-        if self.history is not None:
+        if self.history is not None and not history_read:
             self.history.ensure()
 
 

@@ -105,6 +105,3 @@ class Backend(Protocol):
 
     def begin(self) -> None:
         """Open an explicit transaction (for a multi-statement atomic file)."""
-
-    def in_transaction(self) -> bool:
-        """True while an explicit transaction is open on the session."""

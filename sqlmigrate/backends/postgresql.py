@@ -253,8 +253,7 @@ class PostgreSQLBackend:
             return VersionState(None, False)
         if row is None:
             return VersionState(None, False)
-        version, dirty = row
-        return VersionState(None if version == -1 else int(version), bool(dirty))
+        return _version_state(row)
 
     def peek_version(self, timeout: float) -> VersionState | None:
         """Read the version without the lock, giving up after ``timeout`` seconds.
@@ -272,8 +271,7 @@ class PostgreSQLBackend:
         )
         if results is None or not results[0]:
             return None if results is None else VersionState(None, False)
-        version, dirty = results[0][0]
-        return VersionState(None if version == -1 else int(version), bool(dirty))
+        return _version_state(results[0][0])
 
     def peek_query(
         self, table: str, sql_for: Callable[[str], list[str]], timeout: float
@@ -323,9 +321,6 @@ class PostgreSQLBackend:
     # -- running SQL -----------------------------------------------------------
     def begin(self) -> None:
         self.execute("BEGIN")
-
-    def in_transaction(self) -> bool:
-        return bool(self._raw.info.transaction_status != pq.TransactionStatus.IDLE)
 
     def execute(self, sql: str | bytes) -> None:
         try:
@@ -384,6 +379,12 @@ class PostgreSQLBackend:
 
 class _MissingTable(Exception):
     pass
+
+
+def _version_state(row: tuple[Any, ...]) -> VersionState:
+    """A (version, dirty) row as golang-migrate means it: -1 is no version."""
+    version, dirty = row
+    return VersionState(None if version == -1 else int(version), bool(dirty))
 
 
 def _literal(value: str) -> str:
