@@ -175,8 +175,12 @@ def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[App
         if item.sql is None:
             run.say(_nil_warning(item.step))
         session.backend.check_session()
+        if run.starting is not None:
+            run.starting(item.step.label)
         try:
-            done = run_step(session.backend, item, run.hint, recorder, run.hint(*run.rerun))
+            done = run_step(
+                session.backend, item, run.hint, recorder, run.hint(*run.rerun), run.sending
+            )
         except LockLostError as error:
             raise LockLostError(_lost_during(run, item, error)) from None
         applied.append(done)

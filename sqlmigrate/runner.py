@@ -76,9 +76,14 @@ def run_step(
     hint: CommandHint,
     recorder: HistoryRecorder | None = None,
     rerun: str = "python manage.py sqlmigrate_up",
+    sending: Callable[[str], None] | None = None,
 ) -> AppliedMigration:
-    """Run one step; ``rerun`` is the command that tries it again after a fix."""
+    """Run one step; ``rerun`` is the command that tries it again after a fix;
+    ``sending`` sees the text of each of the file's statements before it is sent."""
     step = prepared.step
+    if sending is not None and prepared.sql is not None:
+        for statement in prepared.sql.statements:
+            sending(prepared.sql.statement_text(statement))
     started = time.perf_counter()
     if prepared.sql is None:
         backend.execute(_bookkeeping(backend, prepared, recorder))

@@ -27,6 +27,10 @@ from .identifiers import check_table_name
 from .runner import AppliedMigration
 
 Progress = Callable[[AppliedMigration], None]
+#: called with a step's label just before it starts (a live progress line)
+Starting = Callable[[str], None]
+#: called with the text of each message just before it is sent (``-v 3``)
+Sending = Callable[[str], None]
 Warn = Callable[[str], None]
 
 
@@ -37,6 +41,8 @@ class RunOptions(TypedDict, total=False):
     path: Path | None
     lock_timeout: float | None
     progress: Progress | None
+    starting: Starting | None
+    sending: Sending | None
     warn: Warn | None
     #: asked before each migration after the first; True stops the run there
     should_stop: Callable[[], bool] | None
@@ -58,6 +64,8 @@ class Run:
     directory: Path
     lock_timeout: float
     progress: Progress | None
+    starting: Starting | None
+    sending: Sending | None
     warn: Warn | None
     should_stop: Callable[[], bool] | None
     dry_run: bool
@@ -81,6 +89,8 @@ class Run:
             directory=Path(path) if path is not None else settings.migrations_dir,
             lock_timeout=float(timeout),
             progress=options.get("progress"),
+            starting=options.get("starting"),
+            sending=options.get("sending"),
             warn=options.get("warn"),
             should_stop=options.get("should_stop"),
             dry_run=bool(options.get("dry_run")),
