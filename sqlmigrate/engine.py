@@ -36,7 +36,14 @@ from .history_table import HistoryRecorder
 from .planner import Plan, Step, plan_down, plan_goto, plan_out_of_order, plan_up
 from .runner import AppliedMigration, PreparedStep, run_step
 from .session import Run, RunOptions, Session, connection_for, open_session
-from .source import MAX_VERSION, MigrationSource, display_path, load_source, read_migration
+from .source import (
+    MAX_VERSION,
+    MigrationFile,
+    MigrationSource,
+    display_path,
+    load_source,
+    read_migration,
+)
 
 __all__ = [
     "AppliedMigration",
@@ -103,7 +110,7 @@ def force(version: int, **options: Unpack[RunOptions]) -> VersionState:
         sql = session.backend.version_sql(stored, dirty=False)
         if session.history is not None:
             sql += ";\n" + HistoryRecorder(session.history).force_sql(stored)
-        session.backend.execute(sql)
+        session.backend.write(sql)
     if stored is not None:
         _warn_unknown_version(run, stored)
     return VersionState(stored, False)
@@ -121,13 +128,14 @@ def backfill(**options: Unpack[RunOptions]) -> int:
         view = session.history.load()
         rows = session.history.backfill_sql(source, view, state.version)
         if rows:
-            session.backend.execute(";\n".join(rows))
+            session.backend.write(";\n".join(rows))
     return len(rows)
 
 
 def version(*, using: str = DEFAULT_DB_ALIAS) -> VersionState:
     """The stored version. Takes no lock and creates nothing (unlike the Go CLI)."""
     backend = backend_for(connection_for(using), settings.table)
+    backend.wait_timeout = settings.lock_timeout  # a locked version table is waited for no longer
     backend.open()
     return backend.read_version()
 
@@ -139,7 +147,11 @@ Planner = Callable[[MigrationSource, "int | None"], Plan]
 
 def _migrate(run: Run, planner: Planner) -> RunResult:
     source = load_source(run.directory)
-    with open_session(run) as session:
+    parsed: ParseCache = {}
+    with open_session(run, lock=False) as session:
+        if not run.dry_run:
+            _preflight(run, session, source, planner, parsed)
+            session.take_lock()
         state = session.backend.read_version()
         if state.dirty:
             raise DirtyError(state.version, _dirty_fix(run, source, state.version))
@@ -151,19 +163,40 @@ def _migrate(run: Run, planner: Planner) -> RunResult:
         if steps and session.history is not None and view.exists:
             # Drift matters when something is about to run on top of it.
             _check_drift(run, source, session.history.load(), state.version)
-        prepared = [_prepare(step, sums=not run.dry_run) for step in steps]
+        prepared = [_prepare(step, parsed, sums=not run.dry_run) for step in steps]
         if run.dry_run:
             return RunResult((), state.version, state.version, planned=tuple(prepared))
         # Every check passed: from here on the run writes.
         session.ensure_tables(history_read=view.exists)
         if observed:
-            session.backend.execute(";\n".join(observed))
+            session.backend.write(";\n".join(observed))
         applied = _apply(run, session, prepared)
     stopped = len(applied) < len(prepared)
     if plan.shortfall and not stopped:
         raise ShortLimitError(plan.shortfall, len(applied))
     after = applied[-1].target if applied else state.version
     return RunResult(tuple(applied), state.version, after, stopped=stopped)
+
+
+def _preflight(
+    run: Run, session: Session, source: MigrationSource, planner: Planner, parsed: ParseCache
+) -> None:
+    """Read and parse, before the lock, the files the run will most likely need.
+
+    The plan comes from the version as read now, without the lock; under the
+    lock it is made again, and only files this guess missed are parsed there.
+    A bad file is reported here, before the lock is taken and before anything
+    is written; a state this read cannot plan from is left to the locked read.
+    """
+    state = session.backend.read_version()
+    if state.dirty:
+        return
+    try:
+        steps = planner(source, state.version).steps
+    except SQLMigrateError:
+        return
+    for step in steps:
+        _prepare(step, parsed, sums=True)
 
 
 def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[AppliedMigration]:
@@ -231,26 +264,35 @@ def _late_steps(
     return plan_out_of_order(late, current)
 
 
-def _prepare(step: Step, *, sums: bool) -> PreparedStep:
+ParseCache = dict[MigrationFile, PreparedStep]
+
+
+def _prepare(step: Step, parsed: ParseCache, *, sums: bool) -> PreparedStep:
     """Read and parse a step's file: the pre-flight, done for every step first.
 
     ``sums``: also hash the file for its history row (dry runs record nothing).
+    A file is read and parsed once per run (``parsed``), whichever steps use it.
     """
     file = step.file
     if file is None:
         return PreparedStep(step, None, step.label)
+    known = parsed.get(file)
+    if known is not None and (known.sums is not None or not sums):
+        return PreparedStep(step, known.sql, known.location, known.sums)
     from .sql import parse_migration  # pglast: 30 ms to import, only when there is work
 
     location = display_path(file.location)
     data, text = read_migration(file)
     hashed = checksums(data, text) if sums else None
-    parsed = parse_migration(text, location)
+    sql = parse_migration(text, location)
     # A big data file should not be held twice while it runs: as bytes when
     # they are its text exactly (ASCII, no BOM), else as text.
-    big = parsed.single_statement and len(data) > runner.BIG_STATEMENT
+    big = sql.single_statement and len(data) > runner.BIG_STATEMENT
     if big and len(data) == len(text) and data.isascii():
-        parsed = parsed.as_bytes(data)
-    return PreparedStep(step, parsed, location, hashed)
+        sql = sql.as_bytes(data)
+    prepared = PreparedStep(step, sql, location, hashed)
+    parsed[file] = prepared
+    return prepared
 
 
 def _check_steps(steps: int | None) -> None:

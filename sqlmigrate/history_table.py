@@ -43,7 +43,7 @@ class HistoryTable:
         """Create the table when missing (checked first, as for the version table);
         refuse one of that name that is not sqlmigrate's."""
         if not self.backend.table_exists(self.table):
-            self.backend.execute(create_table_sql(self.qualified))
+            self.backend.write(create_table_sql(self.qualified))
             return
         self._check_columns()
 
@@ -129,7 +129,8 @@ class HistoryTable:
     ) -> str:
         """An INSERT of one row; ``timed``: duration from the transaction's start."""
         duration = (
-            "extract(epoch FROM clock_timestamp() - transaction_timestamp()) * 1000"
+            "extract(epoch FROM pg_catalog.clock_timestamp() "
+            "- pg_catalog.transaction_timestamp()) * 1000"
             if timed
             else "NULL"
         )
@@ -140,7 +141,7 @@ class HistoryTable:
             _word(outcome),
             _hex(sums.sha256 if sums else None),
             _hex(sums.content if sums else None),
-            "transaction_timestamp()" if timed else "clock_timestamp()",
+            "pg_catalog.transaction_timestamp()" if timed else "pg_catalog.clock_timestamp()",
             duration,
             self._who,
             str(-1 if resulting is None else resulting),
@@ -171,7 +172,7 @@ class HistoryTable:
     def finish_sql(self, row_id: int, outcome: str = "applied") -> str:
         return (
             f"UPDATE {self.qualified} SET outcome = {self.backend.literal(outcome)}, "
-            f"duration_ms = extract(epoch FROM clock_timestamp() - started_at) * 1000 "
+            f"duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - started_at) * 1000 "
             f"WHERE id = {int(row_id)}"
         )
 
@@ -199,10 +200,10 @@ class HistoryRecorder:
         try:
             if self._running is not None:
                 row_id, self._running = self._running, None
-                self.table.backend.execute(self.table.finish_sql(row_id, "failed"))
+                self.table.backend.write(self.table.finish_sql(row_id, "failed"))
             else:
                 row = {**_row(step, sums), "resulting": step.before}
-                self.table.backend.execute(
+                self.table.backend.write(
                     self.table.insert_sql(**row, outcome="failed", timed=False)
                 )
         except Exception:  # noqa: S110 - the migration's own error is what matters

@@ -1,13 +1,18 @@
 """Run one planned step against a backend: atomically when the file allows,
 otherwise by golang-migrate's dirty-flag protocol.
 
-Atomic: the file's statements and the version update commit together, so a
-failure leaves nothing of the file and the previous version, clean. A
-single-statement file and its version update travel in one simple-query
-message: one round trip per migration.
+Atomic: the file's text, the session's restore, the lock guard and the
+version and history writes go in one simple-query message inside one
+transaction (three messages for a file over ``BIG_STATEMENT``), so a failure
+leaves nothing of the file and the previous version, clean.
 
-Dirty-flag protocol (golang-migrate's): write the target version dirty, run
-the statements one by one (each commits on its own), write it clean.
+Dirty-flag protocol (golang-migrate's): write the target version dirty, send
+the file in parts (see ``ParsedSql.parts``), put the session back, write it
+clean. A failure leaves the target version dirty, as the CLI does.
+
+Which statement failed is read from the server's answer: the results before
+the error count the statements that succeeded, and the error position counts
+from the start of the message.
 """
 
 from __future__ import annotations
@@ -15,19 +20,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import islice
 from typing import TYPE_CHECKING
 
 from .backends.base import Backend, ExecutionFailed, StatementError
-from .exceptions import MigrationFailedError
+from .exceptions import LockLostError, MigrationFailedError
 from .history import Checksums
 from .history_table import HistoryRecorder
 from .planner import Step
 
 if TYPE_CHECKING:
     # pglast loads only when a file is parsed, not for a run with nothing to do
-    from .splitting import Statement
-    from .sql import ParsedSql
+    from .sql import ParsedSql, Part
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +66,46 @@ class PreparedStep:
         return f"dirty-flag protocol: {self.sql.reason}"
 
 
-#: statements longer than this travel alone, not joined to the version update
+#: a file body longer than this travels alone, not joined to the version update
 BIG_STATEMENT = 1 << 20
 
 #: Builds the command that fixes a state: ("sqlmigrate_force", "3") -> "python manage.py ..."
 CommandHint = Callable[..., str]
+Sending = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """One message sent for a file, and how its results map back onto the file."""
+
+    text: str | bytes
+    #: index of the file's first statement in it, and how many of the file's it holds
+    first: int
+    count: int
+    #: results (statements) in the message before the file's first one
+    skip: int = 0
+    #: where its file text starts, in the file and in the message
+    origin: int = 0
+    prefix: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    backend: Backend
+    prepared: PreparedStep
+    hint: CommandHint
+    recorder: HistoryRecorder | None
+    rerun: str
+    sending: Sending | None
+
+    @property
+    def sql(self) -> ParsedSql:
+        assert self.prepared.sql is not None
+        return self.prepared.sql
+
+    @property
+    def step(self) -> Step:
+        return self.prepared.step
 
 
 def run_step(
@@ -76,161 +114,305 @@ def run_step(
     hint: CommandHint,
     recorder: HistoryRecorder | None = None,
     rerun: str = "python manage.py sqlmigrate_up",
-    sending: Callable[[str], None] | None = None,
+    sending: Sending | None = None,
 ) -> AppliedMigration:
     """Run one step; ``rerun`` is the command that tries it again after a fix;
     ``sending`` sees the text of each of the file's statements before it is sent."""
     step = prepared.step
-    if sending is not None and prepared.sql is not None:
-        for statement in prepared.sql.statements:
-            sending(prepared.sql.statement_text(statement))
     started = time.perf_counter()
+    context = _Context(backend, prepared, hint, recorder, rerun, sending)
     if prepared.sql is None:
-        backend.execute(_bookkeeping(backend, prepared, recorder))
-        atomic = True
+        backend.write(_closing_sql(context))
     elif prepared.sql.atomic:
-        _run_atomic(backend, prepared, rerun, recorder)
-        atomic = True
+        _run_atomic(context)
     else:
-        _run_dirty_protocol(backend, prepared, hint, recorder)
-        atomic = False
+        _run_dirty_protocol(context)
     return AppliedMigration(
         version=step.migration.version,
         direction=step.direction,
         label=step.label,
         target=step.target,
         duration=time.perf_counter() - started,
-        atomic=atomic,
+        atomic=prepared.sql is None or prepared.sql.atomic,
         had_file=prepared.sql is not None,
     )
 
 
-def _bookkeeping(backend: Backend, prepared: PreparedStep, recorder: HistoryRecorder | None) -> str:
-    """The version update (and history row) that commits with the step."""
-    sql = backend.version_sql(prepared.step.target, dirty=False)
-    if recorder is not None:
-        sql += ";\n" + recorder.applied_sql(prepared.step, prepared.sums)
-    return sql
+def _closing_sql(context: _Context, *, history: bool = True) -> str:
+    """After a file, in its transaction: the session put back, then the bounded, guarded
+    version update (and its history row)."""
+    backend, step = context.backend, context.step
+    parts = [
+        backend.restore_sql(),
+        backend.bounded_sql(),
+        backend.version_sql(step.target, dirty=False),
+    ]
+    if history and context.recorder is not None:
+        parts.append(context.recorder.applied_sql(step, context.prepared.sums))
+    return ";\n".join(part for part in parts if part)
 
 
-def _run_atomic(
-    backend: Backend, prepared: PreparedStep, rerun: str, recorder: HistoryRecorder | None
-) -> None:
-    sql = prepared.sql
-    assert sql is not None
-    step = prepared.step
-    bookkeeping = _bookkeeping(backend, prepared, recorder)
-    statements = sql.statements
-    current: Statement | None = None
-    base: int | None = None
-    try:
-        if not statements:
-            backend.execute(bookkeeping)
-            return
-        if len(statements) > 1:
-            backend.begin()
-            for current in islice(statements, len(statements) - 1):
-                backend.execute(sql.statement_text(current))
-        current, text, base = _last_message(sql)
-        if isinstance(text, str) and len(text) <= BIG_STATEMENT:
-            closing = ";\nCOMMIT" if len(statements) > 1 else ""
-            backend.execute(f"{text}\n;\n{bookkeeping}{closing}")
-        else:  # alone, not glued to the bookkeeping: no second copy of a huge text
-            if len(statements) == 1:
-                backend.begin()
-            backend.execute(text)
-            backend.execute(f"{bookkeeping};\nCOMMIT")
-    except ExecutionFailed as failure:
-        if recorder is not None:
-            recorder.failed(step, prepared.sums)
-        state = (
-            f"Nothing of {step.label} was applied: its transaction was rolled back and the "
-            f"database is still at {describe_version(step.before)} (clean)."
-        )
-        fix = f"Fix the file, then run: {rerun}"
-        raise _failure(sql, current, failure.error, state, fix, base) from None
+# -- atomic ---------------------------------------------------------------------------
 
 
-def _last_message(sql: ParsedSql) -> tuple[Statement, str | bytes, int]:
-    """The last statement, the text to send for it, and where that text starts.
-
-    A file that is one statement, unwrapped, is sent whole (its comments and
-    semicolon are harmless to the server): slicing a 50 MB statement out of
-    it would hold the text twice.
-    """
-    last = sql.statements[-1]
-    if sql.raw is not None:
-        return last, sql.raw, 0
-    if sql.single_statement:
-        return last, sql.text, 0
-    return last, sql.statement_text(last), last.start
-
-
-def _run_dirty_protocol(
-    backend: Backend, prepared: PreparedStep, hint: CommandHint, recorder: HistoryRecorder | None
-) -> None:
-    sql = prepared.sql
-    assert sql is not None
-    step = prepared.step
-    backend.set_version(step.target, dirty=True)
-    if recorder is not None:
-        recorder.start(step, prepared.sums)
-    for statement in sql.statements:
+def _run_atomic(context: _Context) -> None:
+    sql = context.sql
+    closing = _closing_sql(context)
+    count = len(sql.statements)
+    body, origin = _body(sql)
+    messages: list[_Message]
+    if count == 0:
+        messages = [_Message(closing, 0, 0)]
+    elif isinstance(body, str) and len(body) <= BIG_STATEMENT:
+        text = f"BEGIN;\n{body}\n;\n{closing};\nCOMMIT"
+        messages = [_Message(text, 0, count, skip=1, origin=origin, prefix=len("BEGIN;\n"))]
+    else:  # alone, not glued to the bookkeeping: no second copy of a huge text
+        messages = [
+            _Message("BEGIN", 0, 0),
+            _Message(body, 0, count, origin=origin),
+            _Message(f"{closing};\nCOMMIT", 0, 0),
+        ]
+    _show(context, 0, count)
+    for message in messages:
         try:
-            backend.execute(sql.statement_text(statement))
+            context.backend.execute(message.text)
         except ExecutionFailed as failure:
-            if recorder is not None:
-                recorder.failed(step, prepared.sums)
-            raise _failure(
-                sql, statement, failure.error, *_dirty_advice(step, sql, statement, hint)
-            ) from None
-    clean = backend.version_sql(step.target, dirty=False)
-    if recorder is not None:
-        clean += ";\n" + recorder.finish_sql()
-    backend.execute(clean)
+            raise _atomic_failure(context, message, failure.error) from None
 
 
-def _dirty_advice(
-    step: Step, sql: ParsedSql, statement: Statement, hint: CommandHint
-) -> tuple[str, str]:
+def _body(sql: ParsedSql) -> tuple[str | bytes, int]:
+    """The file's text to send, and where it starts in the file.
+
+    From the first statement to the end of the last: everything between them
+    (comments, semicolons) goes too. A big one-statement file is sent whole,
+    as its bytes when it has them: slicing 50 MB would hold it twice.
+    """
+    statements = sql.statements
+    if sql.raw is not None:
+        return sql.raw, 0
+    if sql.single_statement and len(sql.text) > BIG_STATEMENT:
+        return sql.text, 0
+    if not statements:
+        return "", 0
+    return sql.text[statements[0].start : statements[-1].end], statements[0].start
+
+
+def _atomic_failure(context: _Context, message: _Message, error: StatementError) -> Exception:
+    step = context.step
+    state = (
+        f"Nothing of {step.label} was applied: its transaction was rolled back and the "
+        f"database is still at {describe_version(step.before)} (clean)."
+    )
+    index = _failed_statement(message, error)
+    if index is None:
+        reason, lost = _bookkeeping_reason(context.backend, error)
+        _record_failure(context)
+        fix = (
+            "Remove what releases the lock from the file; another runner may have migrated "
+            f"meanwhile, so check `{context.hint('sqlmigrate_version')}`, then run: "
+            f"{context.rerun}"
+            if lost
+            else f"Fix what the file left in its session or transaction, then run: {context.rerun}"
+        )
+        return MigrationFailedError(
+            location=context.sql.location,
+            message=f"{step.label} ran, but sqlmigrate could not record it: {reason}",
+            sqlstate=None,
+            state=state,
+            fix=fix,
+        )
+    _record_failure(context)
+    fix = f"Fix the file, then run: {context.rerun}"
+    return _failure(context.sql, message, index, error, state, fix)
+
+
+# -- dirty-flag protocol -------------------------------------------------------------
+
+
+def _run_dirty_protocol(context: _Context) -> None:
+    sql, backend, step = context.sql, context.backend, context.step
+    if sql.waits_for_snapshots:
+        _wait_for_snapshot_holders(context, None)
+    backend.set_version(step.target, dirty=True)
+    if context.recorder is not None:
+        context.recorder.start(step, context.prepared.sums)
+    for part in sql.parts():
+        if part.waits_for_snapshots:
+            _wait_for_snapshot_holders(context, part)
+        message = _Message(sql.text[part.start : part.end], part.first, part.count, 0, part.start)
+        _show(context, part.first, part.count)
+        try:
+            backend.execute(message.text)
+        except ExecutionFailed as failure:
+            backend.restore()
+            _record_failure(context)
+            index = _failed_statement(message, failure.error)
+            state, fix = _dirty_advice(context, part, index)
+            raise _failure(sql, message, index or part.first, failure.error, state, fix) from None
+    _close_dirty(context)
+
+
+def _close_dirty(context: _Context) -> None:
+    closing = _closing_sql(context, history=False)
+    if context.recorder is not None:
+        closing += ";\n" + context.recorder.finish_sql()
+    try:
+        context.backend.execute(closing)
+    except ExecutionFailed as failure:
+        context.backend.restore()
+        reason, lost = _bookkeeping_reason(context.backend, failure.error)
+        _record_failure(context)
+        raise _unrecorded_dirty(context, reason, lost) from None
+
+
+def _unrecorded_dirty(context: _Context, reason: str, lost: bool) -> MigrationFailedError:
+    step = context.step
+    target = describe_version(step.target)
+    done = context.hint("sqlmigrate_force", _force_arg(step.target))
+    check = (
+        f"Another runner may have migrated meanwhile: check "
+        f"`{context.hint('sqlmigrate_version')}` first; if it still says {target} (dirty), "
+        if lost
+        else "If the database matches the file, "
+    )
+    return MigrationFailedError(
+        location=context.sql.location,
+        message=f"{step.label} ran to its end, but sqlmigrate could not mark {target} clean: "
+        f"{reason}",
+        sqlstate=None,
+        state=f"Every statement of {step.label} was committed; the database is marked "
+        f"{target} (dirty).",
+        fix=f"{check}run `{done}`.",
+    )
+
+
+def _dirty_advice(context: _Context, part: Part, index: int | None) -> tuple[str, str]:
+    sql, step = context.sql, context.step
     target = describe_version(step.target)
     state = (
-        f"{step.label} cannot run in a transaction ({sql.reason}), so it ran statement by "
-        f"statement: the statements before {sql.where(statement.start)} were committed and "
-        f"stay. The database is marked {target} (dirty), as golang-migrate marks it."
+        f"{step.label} cannot run in a transaction ({sql.reason}), so it ran in parts: the "
+        f"statements before {sql.where(part.start)} were committed and stay. The database is "
+        f"marked {target} (dirty), as golang-migrate marks it."
     )
-    done = hint("sqlmigrate_force", _force_arg(step.target))
-    undone = hint("sqlmigrate_force", _force_arg(step.before))
+    done = context.hint("sqlmigrate_force", _force_arg(step.target))
+    undone = context.hint("sqlmigrate_force", _force_arg(step.before))
     fix = (
         f"Finish or undo the rest by hand, then run `{done}` if the database now matches "
         f"{target}, or `{undone}` if it matches {describe_version(step.before)}."
     )
+    if part.waits_for_snapshots:
+        fix += (
+            " A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind: drop it with "
+            "DROP INDEX CONCURRENTLY before either."
+        )
     return state, fix
+
+
+_SNAPSHOT_FIRST_PAUSE = 0.05
+_SNAPSHOT_LONGEST_PAUSE = 0.5
+
+
+def _wait_for_snapshot_holders(context: _Context, part: Part | None) -> None:
+    """Wait (bounded) until no session blocked on our lock holds a snapshot; else stop.
+
+    ``part`` None: the file has not started, so stopping leaves nothing behind."""
+    backend = context.backend
+    deadline = time.monotonic() + backend.wait_timeout
+    pause = _SNAPSHOT_FIRST_PAUSE
+    while waiters := backend.snapshot_waiters():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _deadlock_ahead(context, part, waiters)
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, _SNAPSHOT_LONGEST_PAUSE)
+
+
+def _deadlock_ahead(context: _Context, part: Part | None, waiters: list[str]) -> Exception:
+    sql, step = context.sql, context.step
+    statement = (
+        sql.statements[part.first]
+        if part is not None
+        else next(s for s in sql.statements.special() if s.waits_for_snapshots)
+    )
+    who = "; ".join(waiters)
+    message = (
+        f"{statement.no_transaction or 'this statement'} would deadlock with {who}: it waits "
+        f"for the migration lock inside pg_advisory_lock (as the golang-migrate CLI does) "
+        f"and holds a snapshot, which a concurrent index build must wait for. Waited "
+        f"{context.backend.wait_timeout:g} s for it to go"
+    )
+    pids = ", ".join(w.split()[1] for w in waiters)
+    if part is None:
+        state = (
+            f"Nothing of {step.label} was run; the database is still at "
+            f"{describe_version(step.before)} (clean)."
+        )
+        fix = (
+            f"Stop that process, or cancel its wait with SELECT pg_cancel_backend(pid) for "
+            f"pid {pids}, then run: {context.rerun}"
+        )
+    else:
+        state, fix = _dirty_advice(context, part, None)
+    return MigrationFailedError(
+        location=sql.where(statement.start), message=message, sqlstate=None, state=state, fix=fix
+    )
+
+
+# -- shared -----------------------------------------------------------------------------
+
+
+def _show(context: _Context, first: int, count: int) -> None:
+    if context.sending is None:
+        return
+    statements = context.sql.statements
+    for index in range(first, first + count):
+        context.sending(context.sql.statement_text(statements[index]))
+
+
+def _record_failure(context: _Context) -> None:
+    if context.recorder is not None:
+        context.recorder.failed(context.step, context.prepared.sums)
+
+
+def _bookkeeping_reason(backend: Backend, error: StatementError) -> tuple[str, bool]:
+    try:
+        return backend.explain(error), False
+    except LockLostError as lost:
+        return str(lost), True
+
+
+def _failed_statement(message: _Message, error: StatementError) -> int | None:
+    """Index in the file of the statement that failed; None: sqlmigrate's own SQL did."""
+    if message.count == 0:
+        return None
+    index = error.statement_index
+    if index is None:  # no results at all: the message as a whole failed
+        return message.first
+    if index < message.skip or index >= message.skip + message.count:
+        return None
+    return message.first + index - message.skip
 
 
 def _failure(
     sql: ParsedSql,
-    statement: Statement | None,
+    message: _Message,
+    index: int,
     error: StatementError,
     state: str,
     fix: str,
-    base: int | None = None,
 ) -> MigrationFailedError:
-    """``base``: where the text sent starts in the file, when not at the statement."""
-    offset = statement.start if statement is not None else 0
-    if statement is not None and error.position is not None:
-        origin = statement.start if base is None else base
-        offset = origin + min(error.position, statement.end - origin)
-    message = error.message
+    statement = sql.statements[index]
+    offset = statement.start
+    if error.position is not None:
+        at = message.origin + error.position - message.prefix
+        if statement.start <= at <= statement.end:
+            offset = at
+    text = error.message
     for label, extra in (("detail", error.detail), ("hint", error.hint), ("where", error.context)):
         if extra:
-            message += f"\n  {label}: {extra}"
+            text += f"\n  {label}: {extra}"
     return MigrationFailedError(
-        location=sql.where(offset),
-        message=message,
-        sqlstate=error.sqlstate,
-        state=state,
-        fix=fix,
+        location=sql.where(offset), message=text, sqlstate=error.sqlstate, state=state, fix=fix
     )
 
 

@@ -120,6 +120,12 @@ def setting_or(option: bool | None, default: bool) -> bool:
 class Session:
     backend: Backend
     history: HistoryTable | None
+    lock_timeout: float
+    locked: bool = False
+
+    def take_lock(self) -> None:
+        self.backend.lock(self.lock_timeout)
+        self.locked = True
 
     def ensure_tables(self, *, history_read: bool = False) -> None:
         """``history_read``: the history table was just read whole, so it exists
@@ -130,23 +136,25 @@ class Session:
 
 
 @contextmanager
-def open_session(run: Run) -> Iterator[Session]:
+def open_session(run: Run, *, lock: bool = True) -> Iterator[Session]:
     """The backend session of a run, holding the lock (dry runs: no lock).
 
-    Nothing is created here: a run writes (tables included) only once every
-    check and the pre-flight have passed, through ``Session.ensure_tables``.
+    ``lock=False``: the caller takes it with ``Session.take_lock`` (after the
+    pre-flight, so no file is parsed while the lock is held). Nothing is
+    created here: a run writes (tables included) only once every check and
+    the pre-flight have passed, through ``Session.ensure_tables``.
     """
     backend = backend_for(connection_for(run.using), settings.table)
+    backend.wait_timeout = run.lock_timeout
     backend.open()
-    history = history_table(backend)
-    if run.dry_run:
-        yield Session(backend, history)
-        return
-    backend.lock(run.lock_timeout)
+    session = Session(backend, history_table(backend), run.lock_timeout)
     try:
-        yield Session(backend, history)
+        if lock and not run.dry_run:
+            session.take_lock()
+        yield session
     finally:
-        backend.unlock()
+        if session.locked:
+            backend.unlock()
 
 
 def history_table(backend: Backend) -> HistoryTable | None:

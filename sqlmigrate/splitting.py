@@ -40,6 +40,16 @@ class Statement:
     no_transaction: str | None = None
     #: transaction control: "begin", "begin-with-options", "end", "end-other", "other"
     transaction: str | None = None
+    #: a CALL (or a DO block in a language we cannot read): it may COMMIT, so outside a
+    #: transaction block of the file's own it runs on its own
+    calls: bool = False
+    #: waits for every older snapshot to go (CREATE INDEX CONCURRENTLY, REINDEX CONCURRENTLY)
+    waits_for_snapshots: bool = False
+
+    @property
+    def alone(self) -> bool:
+        """Sent in a message of its own: a transaction block around it would break it."""
+        return self.no_transaction is not None or self.calls
 
 
 class SplitError(Exception):
@@ -52,14 +62,20 @@ class SplitError(Exception):
 
 
 def split_statements(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each statement, in order; raises SplitError."""
+    """(start, end) of each statement, in order; raises SplitError.
+
+    Every turn of the loop moves ``pos`` forward or grows ``size`` towards the
+    rest of the text, so it ends on any input.
+    """
     pos, total, size = 0, len(text), WINDOW
     while pos < total:
         end = _cut(text, pos, size)
         if end is None:  # the next statement is longer than a window
-            start, stop, pos = _giant_statement(text, pos)
+            start, stop, after = _giant_statement(text, pos)
+            _check_progress(pos, after)
             if start < stop:
                 yield start, stop
+            pos = after
             continue
         try:
             pieces = _split(text, pos, end)
@@ -71,7 +87,13 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
             raise SplitError(str(error.args[0]), offset) from None
         for piece in pieces:
             yield pos + piece.start, pos + piece.stop
+        _check_progress(pos, end)
         pos, size = end, WINDOW
+
+
+def _check_progress(pos: int, after: int) -> None:
+    if after <= pos:  # never reached: the walkers always consume something
+        raise SplitError("internal error: the splitter did not advance; please report", pos)
 
 
 def _split(text: str, pos: int, end: int) -> Sequence[slice]:
@@ -113,6 +135,11 @@ def _giant_statement(text: str, pos: int) -> tuple[int, int, int]:
             last_end = pos + token.end + 1
         if complete:
             break
+        if resume <= pos:
+            # One token (a comment or string longer than the step) fills the
+            # slice: resuming at its start would scan the same slice forever.
+            step *= 2
+            continue
         pos, step = resume, SCAN_STEP
     return (first if first is not None else last_end), last_end, total
 
@@ -171,7 +198,7 @@ class StatementList(Sequence[Statement]):
         self._lo, self._hi = 0, 0
 
     def append(self, statement: Statement) -> None:
-        if statement.transaction or statement.no_transaction:
+        if statement.transaction or statement.alone or statement.waits_for_snapshots:
             self._special[len(self._starts)] = statement
         self._starts.append(statement.start)
         self._ends.append(statement.end)
@@ -186,9 +213,21 @@ class StatementList(Sequence[Statement]):
 
     def special(self) -> Iterator[Statement]:
         """The classified statements (transaction control, non-transactional), in order."""
+        for _, statement in self.special_items():
+            yield statement
+
+    def special_items(self) -> Iterator[tuple[int, Statement]]:
+        """(index in this list, statement) of the classified statements, in order."""
         for index in sorted(self._special):
             if self._lo <= index < self._hi:
-                yield self._special[index]
+                yield index - self._lo, self._special[index]
+
+    def spans(self) -> Iterator[tuple[int, int]]:
+        """(start, end) of every statement, in order, without making Statement objects."""
+        return zip(self._starts[self._lo : self._hi], self._ends[self._lo : self._hi], strict=True)
+
+    def starts(self) -> Sequence[int]:
+        return self._starts[self._lo : self._hi]
 
     def __len__(self) -> int:
         return self._hi - self._lo

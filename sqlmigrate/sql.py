@@ -1,62 +1,46 @@
-"""Split and classify a migration file with PostgreSQL's own parser (pglast).
+"""Split and check a migration file with PostgreSQL's own parser (pglast).
 
 Every pending file goes through ``parse_migration`` before the first one
-runs. The result says where each statement is, and whether the file can run
-inside one transaction together with its version update ("atomic") or needs
-golang-migrate's dirty-flag protocol. psql-only input and syntax errors are
-rejected here, with FILE:LINE:COL.
+runs (and before the lock is taken). The result says where each statement
+is, and whether the file can run inside one transaction together with its
+version update ("atomic") or needs golang-migrate's dirty-flag protocol.
+
+The rule it keeps: what the server executes is exactly the file's text. A
+file that cannot be sent faithfully (a NUL byte, psql-only input, text the
+splitter would drop) is refused here with FILE:LINE:COL, before anything runs.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
 
 from pglast import parser as pg_parser
-from pglast.enums import DiscardMode, ReindexObjectType, TransactionStmtKind
 
+from .classify import COPY_FROM_STDIN, RefusedStatement, classify
 from .exceptions import SqlParseError
 from .source import line_col
 from .splitting import SplitError, Statement, StatementList, split_statements
 
-_BEGIN_KINDS = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
-_END_KINDS = {
-    TransactionStmtKind.TRANS_STMT_COMMIT,
-    TransactionStmtKind.TRANS_STMT_ROLLBACK,
-    TransactionStmtKind.TRANS_STMT_PREPARE,
-}
-
-# Only statements starting with one of these words can be transaction
-# control, non-transactional, or psql-only COPY; the rest (INSERT, UPDATE,
-# CREATE TABLE, ...) are never parsed a second time.
-_CANDIDATE_WORDS = frozenset(
-    [
-        "BEGIN",
-        "START",
-        "COMMIT",
-        "END",
-        "ROLLBACK",
-        "ABORT",
-        "SAVEPOINT",
-        "RELEASE",
-        "PREPARE",
-        "CREATE",
-        "DROP",
-        "ALTER",
-        "REINDEX",
-        "VACUUM",
-        "CLUSTER",
-        "DISCARD",
-        "COPY",
-    ]
-)
-# REINDEX is always parsed: SCHEMA, DATABASE and SYSTEM forms refuse transactions too.
-_DDL_WORDS = frozenset({"CREATE", "DROP", "ALTER"})
-_DDL_TRIGGERS = re.compile(r"concurrently|database|tablespace|subscription|system", re.IGNORECASE)
-_FIRST_WORD = re.compile(r"[A-Za-z]+")
 _META_COMMAND = re.compile(r"\\[A-Za-z!?]*")
+# Between statements only PostgreSQL's whitespace and semicolons, or comments.
+_PLAIN_GAP = re.compile(r"[ \t\n\r\f\v;]*")
+_GAP_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT", "ASCII_59"})
+_UNLOCK_ALL = re.compile(r"pg_advisory_unlock_all", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Statements of a non-atomic file sent together as one message."""
+
+    start: int
+    end: int
+    #: index of its first statement, and how many it holds
+    first: int
+    count: int
+    waits_for_snapshots: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,29 +75,118 @@ class ParsedSql:
         """This file held as ``data`` (its bytes, ASCII), letting the text go."""
         return replace(self, text="", raw=data)
 
+    @property
+    def waits_for_snapshots(self) -> bool:
+        return any(s.waits_for_snapshots for s in self.statements.special())
+
+    def parts(self) -> Iterator[Part]:
+        """A non-atomic file's messages: runs of statements, and alone each statement
+        that a transaction block would break (CONCURRENTLY, VACUUM, CALL, ...).
+
+        A run goes as one message, as golang-migrate sends a whole file, so
+        the server gives it the same implicit transaction (a ROLLBACK in it
+        undoes what came before it in the run)."""
+        statements = self.statements
+        alone = {i: s for i, s in statements.special_items() if s.alone}
+        first = 0
+        for index in [*sorted(alone), len(statements)]:
+            if index > first:
+                yield self._part(first, index, waits=False)
+            if index < len(statements):
+                yield self._part(index, index + 1, waits=alone[index].waits_for_snapshots)
+            first = index + 1
+
+    def _part(self, first: int, stop: int, *, waits: bool) -> Part:
+        start, end = self.statements[first].start, self.statements[stop - 1].end
+        return Part(start, end, first, stop - first, waits)
+
 
 def parse_migration(text: str, location: str) -> ParsedSql:
     """Split, classify and check ``text``; raises SqlParseError naming FILE:LINE:COL."""
+    _refuse_nul(text, location)
     statements = StatementList()
     try:
         for start, end in split_statements(text):
-            statement = _classify(text, start, end)
-            _reject_psql_only(text, statement, location)
-            statements.append(statement)
+            statements.append(classify(text, start, end))
     except SplitError as error:
         raise _diagnose(text, location, error.message, error.offset) from None
+    except RefusedStatement as refused:
+        raise SqlParseError(_where(text, location, refused.offset), refused.message) from None
+    _check_gaps(text, statements, location)
+    _refuse_unlock_all(text, statements, location)
+    return _classified(text, location, statements)
+
+
+def _classified(text: str, location: str, statements: StatementList) -> ParsedSql:
     wrapped = _unwrap(statements)
     if wrapped is not None:
         _reject_inside_block(text, wrapped.special(), location, "the file's own BEGIN ... COMMIT")
         return ParsedSql(location, text, wrapped, atomic=True)
-    reason_statement = next(statements.special(), None)
+    reason_statement = next((s for s in statements.special() if s.transaction or s.alone), None)
     if reason_statement is None:
         single = len(statements) == 1
         return ParsedSql(location, text, statements, atomic=True, single_statement=single)
     _check_transaction_blocks(text, statements.special(), location)
-    reason = reason_statement.no_transaction or "transaction control inside the file"
+    reason = reason_statement.no_transaction or (
+        "CALL: a procedure may COMMIT"
+        if reason_statement.calls
+        else "transaction control inside the file"
+    )
     line, _ = line_col(text, reason_statement.start)
     return ParsedSql(location, text, statements, atomic=False, reason=f"{reason} (line {line})")
+
+
+def _refuse_nul(text: str, location: str) -> None:
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise SqlParseError(
+            _where(text, location, nul),
+            "a NUL byte (0x00): PostgreSQL cannot receive it, and everything after it would "
+            "be dropped silently. Remove it (write '\\x00' in a bytea literal if you need the "
+            "value); nothing was run",
+        )
+
+
+def _check_gaps(text: str, statements: StatementList, location: str) -> None:
+    """The exact-text rule: between the statements there is only whitespace, ``;`` and
+    comments, so sending the statements sends every byte that means anything."""
+    previous = 0
+    for start, end in [*statements.spans(), (len(text), len(text))]:
+        if not _PLAIN_GAP.fullmatch(text, previous, start) and not _only_comments(
+            text[previous:start]
+        ):
+            raise SqlParseError(
+                _where(text, location, previous),
+                "sqlmigrate could not split this text into statements faithfully (it would "
+                "not be sent); nothing was run. Please report this file",
+            )
+        previous = max(previous, end)
+
+
+def _only_comments(gap: str) -> bool:
+    try:
+        return all(token.name in _GAP_TOKENS for token in pg_parser.scan(gap))
+    except pg_parser.ParseError:
+        return False
+
+
+def _refuse_unlock_all(text: str, statements: StatementList, location: str) -> None:
+    """``pg_advisory_unlock_all()`` called by the file itself (not inside a function body)."""
+    starts = statements.starts()
+    for match in _UNLOCK_ALL.finditer(text):
+        index = bisect.bisect_right(starts, match.start()) - 1
+        if index < 0 or match.start() >= statements[index].end:
+            continue
+        statement = statements[index]
+        tokens = pg_parser.scan(text[statement.start : statement.end])
+        offset = match.start() - statement.start
+        if any(t.name == "IDENT" and t.start <= offset <= t.end for t in tokens):
+            raise SqlParseError(
+                _where(text, location, match.start()),
+                "pg_advisory_unlock_all() would release the migration lock in the middle of "
+                "the run, so another runner could apply the same migrations. Unlock only the "
+                "keys this migration took (pg_advisory_unlock(key)); nothing was run",
+            )
 
 
 def _diagnose(text: str, location: str, message: str, offset: int) -> SqlParseError:
@@ -124,7 +197,7 @@ def _diagnose(text: str, location: str, message: str, offset: int) -> SqlParseEr
         return SqlParseError(_where(text, location, offset), _meta_command_message(meta.group()))
     copy = _last_copy_from_stdin(text, offset)
     if copy is not None:
-        return SqlParseError(_where(text, location, copy), _COPY_MESSAGE)
+        return SqlParseError(_where(text, location, copy), COPY_FROM_STDIN)
     return SqlParseError(_where(text, location, offset), f"{message}; nothing was run")
 
 
@@ -152,109 +225,12 @@ def _last_copy_from_stdin(text: str, before: int) -> int | None:
     return found
 
 
-def _classify(text: str, start: int, end: int) -> Statement:
-    word_match = _FIRST_WORD.match(text, start)
-    word = word_match.group().upper() if word_match else ""
-    if word not in _CANDIDATE_WORDS:
-        return Statement(start, end)
-    if word in _DDL_WORDS and not _DDL_TRIGGERS.search(text, start, end):
-        return Statement(start, end)
-    node = pg_parser.parse_sql(text[start:end])[0].stmt
-    return Statement(start, end, _no_transaction(node), _transaction_kind(node))
-
-
-def _transaction_kind(node: Any) -> str | None:
-    if type(node).__name__ != "TransactionStmt":
-        return None
-    if node.kind in _BEGIN_KINDS:
-        return "begin-with-options" if node.options else "begin"
-    if node.kind in _END_KINDS and not node.chain:
-        return "end" if node.kind == TransactionStmtKind.TRANS_STMT_COMMIT else "end-other"
-    return "other"
-
-
-def _no_transaction(node: Any) -> str | None:
-    """Why PostgreSQL refuses this statement inside a transaction block, or None."""
-    kind = type(node).__name__
-    simple = {
-        "CreatedbStmt": "CREATE DATABASE",
-        "DropdbStmt": "DROP DATABASE",
-        "CreateTableSpaceStmt": "CREATE TABLESPACE",
-        "DropTableSpaceStmt": "DROP TABLESPACE",
-        "AlterSystemStmt": "ALTER SYSTEM",
-        "CreateSubscriptionStmt": "CREATE SUBSCRIPTION",
-        "DropSubscriptionStmt": "DROP SUBSCRIPTION",
-        "AlterSubscriptionStmt": "ALTER SUBSCRIPTION",
-    }
-    if kind in simple:
-        return simple[kind]
-    if kind == "IndexStmt" and node.concurrent:
-        return "CREATE INDEX CONCURRENTLY"
-    if kind == "DropStmt" and node.concurrent:
-        return "DROP INDEX CONCURRENTLY"
-    if kind == "ReindexStmt":
-        return _reindex(node)
-    if kind == "VacuumStmt" and node.is_vacuumcmd:
-        return "VACUUM"
-    if kind == "ClusterStmt" and node.relation is None:
-        return "CLUSTER without a table"
-    if kind == "DiscardStmt" and node.target == DiscardMode.DISCARD_ALL:
-        return "DISCARD ALL"
-    if kind == "AlterDatabaseStmt" and _has_option(node.options, "tablespace"):
-        return "ALTER DATABASE ... SET TABLESPACE"
-    if kind == "AlterTableStmt" and _detaches_concurrently(node):
-        return "DETACH PARTITION CONCURRENTLY"
-    return None
-
-
-def _reindex(node: Any) -> str | None:
-    if _has_option(node.params, "concurrently"):
-        return "REINDEX CONCURRENTLY"
-    whole = {
-        ReindexObjectType.REINDEX_OBJECT_SCHEMA: "REINDEX SCHEMA",
-        ReindexObjectType.REINDEX_OBJECT_SYSTEM: "REINDEX SYSTEM",
-        ReindexObjectType.REINDEX_OBJECT_DATABASE: "REINDEX DATABASE",
-    }
-    return whole.get(node.kind)
-
-
-def _has_option(options: Any, name: str) -> bool:
-    return any(getattr(option, "defname", None) == name for option in options or ())
-
-
-def _detaches_concurrently(node: Any) -> bool:
-    return any(getattr(getattr(cmd, "def_", None), "concurrent", False) for cmd in node.cmds or ())
-
-
-_COPY_MESSAGE = (
-    "COPY ... FROM STDIN needs psql to send the data that follows it; sqlmigrate sends "
-    "files to the server as SQL. Use INSERT ... VALUES, or COPY from a file the server "
-    "can read; nothing was run"
-)
-
-
 def _meta_command_message(command: str) -> str:
     return (
         f"psql meta-command {command} is not SQL: migration files go to the server, not "
         f"to psql (golang-migrate would fail here too). Replace it with plain SQL; nothing "
         f"was run"
     )
-
-
-def _reject_psql_only(text: str, statement: Statement, location: str) -> None:
-    if statement.no_transaction or statement.transaction:
-        return
-    word = _FIRST_WORD.match(text, statement.start)
-    if word is None or word.group().upper() != "COPY":
-        return
-    node: Any = pg_parser.parse_sql(text[statement.start : statement.end])[0].stmt
-    if node.filename is None and not getattr(node, "is_program", False):
-        where = _where(text, location, statement.start)
-        if node.is_from:
-            raise SqlParseError(where, _COPY_MESSAGE)
-        raise SqlParseError(
-            where, "COPY ... TO STDOUT sends rows to psql; a migration has nowhere to put them"
-        )
 
 
 def _unwrap(statements: StatementList) -> StatementList | None:

@@ -122,7 +122,7 @@ def queued(schema: Schema, children: Children) -> int:
     rows = schema.query(
         "SELECT count(*) FROM pg_stat_activity "
         f"WHERE application_name = '{children.application}' "
-        "AND query LIKE 'SELECT pg_try_advisory_lock(%' AND datname = current_database()"
+        "AND query LIKE 'SELECT pg_catalog.pg_try_advisory_lock(%' AND datname = current_database()"
     )
     return int(rows[0][0])
 

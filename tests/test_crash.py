@@ -249,7 +249,7 @@ def test_a_while_waiting_for_the_lock(
     with schema.connect() as holder:
         holder.execute(f"SELECT pg_advisory_lock({key})")
         child = crash.start_up(str(migrations.path))
-        pid = crash.backend(child, "query LIKE 'SELECT pg_try_advisory_lock(%'")
+        pid = crash.backend(child, "query LIKE 'SELECT pg_catalog.pg_try_advisory_lock(%'")
         crash.end(how, child, pid, holder)
         assert state(schema) == PREVIOUS_CLEAN
     if how == TERMINATE:

@@ -238,7 +238,7 @@ class TestDirtyProtocol:
             1,
             "enum",
             "CREATE TYPE mood AS ENUM ('sad');\nCOMMIT;\nALTER TYPE mood ADD VALUE 'happy';\n"
-            "BEGIN;\nCREATE TABLE m (x mood DEFAULT 'happy');\nCOMMIT;\n",
+            "COMMIT;\nBEGIN;\nCREATE TABLE m (x mood DEFAULT 'happy');\nCOMMIT;\n",
         )
         result = engine.up(path=migrations.path)
         assert not result.applied[0].atomic

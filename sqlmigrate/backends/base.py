@@ -32,6 +32,8 @@ class StatementError:
     detail: str | None = None
     hint: str | None = None
     context: str | None = None
+    #: how many statements of the message succeeded before this one failed
+    statement_index: int | None = None
 
 
 class ExecutionFailed(SQLMigrateError):
@@ -49,6 +51,8 @@ class Backend(Protocol):
     vendor: str
     #: the version table as it appears in messages, e.g. ``public.schema_migrations``
     table_label: str
+    #: seconds any of sqlmigrate's own statements may wait for a lock (set by ``lock``)
+    wait_timeout: float
 
     def open(self) -> None:
         """Connect and learn where the version table lives; takes no lock."""
@@ -87,15 +91,40 @@ class Backend(Protocol):
         None when the table does not exist. Safe inside a request's transaction."""
 
     def version_sql(self, version: int | None, dirty: bool) -> str:
-        """SQL that replaces the stored version, to run inside the caller's transaction."""
+        """SQL that replaces the stored version, to run inside the caller's transaction.
+
+        While the lock is held it starts with a guard that fails (LOCK_LOST) unless
+        this session still holds the lock, so no write follows a lost lock."""
 
     def set_version(self, version: int | None, dirty: bool) -> None:
         """Replace the stored version in a transaction of its own."""
 
     def execute(self, sql: str | bytes) -> None:
-        """Send ``sql`` as one simple-query message, no parameters.
+        """Send ``sql`` as one simple-query message, no parameters, byte for byte.
 
-        Raises ExecutionFailed; never leaves the session in an aborted transaction."""
+        Raises ExecutionFailed (``error.statement_index``: how many statements of the
+        message succeeded first); never leaves the session in an aborted transaction."""
+
+    def write(self, sql: str) -> None:
+        """One of sqlmigrate's own writes, its lock waits bounded by ``wait_timeout``.
+
+        Raises SQLMigrateError naming who is in the way, LockLostError after a lost lock."""
+
+    def explain(self, error: StatementError) -> str:
+        """The message for a failure of sqlmigrate's own SQL; raises LockLostError when
+        it is the lock guard that failed."""
+
+    def bounded_sql(self) -> str:
+        """A statement bounding the lock waits of what follows it in the same message."""
+
+    def restore_sql(self) -> str:
+        """Statements putting the session back as the run found it ('' without a lock)."""
+
+    def restore(self) -> None:
+        """Run ``restore_sql`` now (after a failed file); quiet when the session is gone."""
+
+    def snapshot_waiters(self) -> list[str]:
+        """Sessions that a CREATE INDEX CONCURRENTLY of this run would deadlock with."""
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Rows of one of sqlmigrate's own queries; raises ExecutionFailed."""

@@ -19,11 +19,21 @@ import psycopg
 import psycopg.sql
 from django.db import DatabaseError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from psycopg import pq
+from psycopg import errors as pg_errors
+from psycopg import generators, pq
 
 from ..exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ..identifiers import check_table_name, quote_identifier
+from . import pg_waits
 from .base import ExecutionFailed, StatementError, VersionState
+from .pg_state import (
+    BASELINE_SQL,
+    LOCK_LOST_MARK,
+    ROLES_SQL,
+    Baseline,
+    bounded,
+    lock_guard_sql,
+)
 
 # golang-migrate database/util.go: crc32(names joined by NUL) * salt mod 2**32
 ADVISORY_LOCK_SALT = 1486364155
@@ -32,6 +42,9 @@ _FIRST_PAUSE = 0.01
 _LONGEST_PAUSE = 0.25
 #: how a migrating session shows in pg_stat_activity (and in our lock messages)
 _APPLICATION = "sqlmigrate"
+#: how long sqlmigrate's own statements may wait for a table lock, unless told otherwise
+DEFAULT_WAIT = 15.0
+_ERROR_RESULTS = (pq.ExecStatus.FATAL_ERROR, pq.ExecStatus.BAD_RESPONSE)
 
 
 def advisory_lock_id(database_name: str, *additional_names: str) -> int:
@@ -56,6 +69,10 @@ class PostgreSQLBackend:
         self._held: list[int] = []
         #: synchronous_commit and application_name to put back at unlock
         self._restore: tuple[str, str] | None = None
+        #: the session as the run found it (plus sqlmigrate's settings): put back after files
+        self._baseline: Baseline | None = None
+        #: seconds any of sqlmigrate's own statements may wait for a lock
+        self.wait_timeout = DEFAULT_WAIT
 
     # -- session ---------------------------------------------------------
     def open(self) -> None:
@@ -75,7 +92,8 @@ class PostgreSQLBackend:
                 f"manages its own transactions and needs Django's default autocommit"
             )
         row = self._fetch_one(
-            "SELECT current_schema(), current_database()", "find the current schema"
+            "SELECT pg_catalog.current_schema(), pg_catalog.current_database()",
+            "find the current schema",
         )
         schema, database = row if row else (None, None)
         if schema is None:
@@ -108,7 +126,7 @@ class PostgreSQLBackend:
 
     def table_exists(self, table: str) -> bool:
         row = self._fetch_one(
-            f"SELECT to_regclass({_literal(self.qualify(table)[0])}) IS NOT NULL",
+            f"SELECT pg_catalog.to_regclass({_literal(self.qualify(table)[0])}) IS NOT NULL",
             "look for a table",
         )
         return bool(row and row[0])
@@ -138,6 +156,7 @@ class PostgreSQLBackend:
         deadline = time.monotonic() + timeout
         pause = _FIRST_PAUSE
         waiting = list(self._lock_keys)
+        self.wait_timeout = timeout
         self._enter_run()  # first: a waiting session shows as sqlmigrate too
         while waiting:
             if self._try_lock(waiting[0]):
@@ -153,7 +172,7 @@ class PostgreSQLBackend:
 
     def _try_lock(self, key: int) -> bool:
         try:
-            row = self._fetch_one(f"SELECT pg_try_advisory_lock({key})", "take the lock")
+            row = self._fetch_one(f"SELECT pg_catalog.pg_try_advisory_lock({key})", "take the lock")
         except LockLostError:
             raise
         except SQLMigrateError as error:
@@ -171,31 +190,44 @@ class PostgreSQLBackend:
         version. ``unlock`` waits for everything to be on disk.
         """
         row = self._fetch_one(
-            "SELECT current_setting('synchronous_commit'), current_setting('application_name'), "
-            "set_config('synchronous_commit', 'off', false), "
+            "SELECT pg_catalog.current_setting('synchronous_commit'), "
+            "pg_catalog.current_setting('application_name'), "
+            "pg_catalog.set_config('synchronous_commit', 'off', false), "
             # Named only when the connection did not name itself.
-            "set_config('application_name', coalesce(nullif(current_setting('application_name'),"
-            f" ''), {_literal(_APPLICATION)}), false)",
+            "pg_catalog.set_config('application_name', coalesce(nullif("
+            f"pg_catalog.current_setting('application_name'), ''), {_literal(_APPLICATION)}), "
+            "false)",
             "prepare the session",
         )
         self._restore = (str(row[0]), str(row[1])) if row else None
+        self._baseline = self._read_baseline()
+
+    def _read_baseline(self) -> Baseline:
+        with self._raw.cursor() as cursor:
+            cursor.execute(BASELINE_SQL)
+            settings = tuple((str(name), str(value)) for name, value in cursor.fetchall())
+            cursor.execute(ROLES_SQL)
+            current, session = cursor.fetchone()
+        return Baseline(settings, str(current), str(session))
 
     def unlock(self) -> None:
         held, self._held = self._held, []
+        baseline, self._baseline = self._baseline, None
         if self._raw is None or self._raw.closed or not (held or self._restore):
             self._restore = None
             return
-        statements = []
+        statements = [baseline.restore_sql()] if baseline is not None else []
         if self._restore is not None:
             # Back to the session's settings, in a transaction with an xid, so its
             # commit waits until every commit of the run is flushed.
             (mode, name), self._restore = self._restore, None
             statements.append(
-                f"SELECT set_config('synchronous_commit', {_literal(mode)}, false), "
-                f"set_config('application_name', {_literal(name)}, false), txid_current()"
+                f"SELECT pg_catalog.set_config('synchronous_commit', {_literal(mode)}, false), "
+                f"pg_catalog.set_config('application_name', {_literal(name)}, false), "
+                "pg_catalog.txid_current()"
             )
         if held:
-            calls = ", ".join(f"pg_advisory_unlock({key})" for key in reversed(held))
+            calls = ", ".join(f"pg_catalog.pg_advisory_unlock({key})" for key in reversed(held))
             statements.append(f"SELECT {calls}")
         # If the session is gone, its session-level locks went with it.
         with contextlib.suppress(ExecutionFailed, LockLostError):
@@ -210,21 +242,69 @@ class PostgreSQLBackend:
         )
 
     def _lock_holder(self, key: int) -> str:
-        sql = (
-            "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), a.state, "
-            "round(extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)))::int "
-            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objsubid = 1 "
-            f"AND l.objid = {key} AND l.granted LIMIT 1"
-        )
         try:
-            row = self._fetch_one(sql, "look up the lock holder")
+            row = self._fetch_one(pg_waits.advisory_holder_sql(key), "look up the lock holder")
         except SQLMigrateError:
             row = None
-        if not row:
-            return "another session"
-        pid, application, state, seconds = row
-        return f"pid {pid} (application {application}, {state}, for {seconds} s)"
+        return pg_waits.describe(row) if row else "another session"
+
+    # -- session state and waits ------------------------------------------------
+    def restore_sql(self) -> str:
+        """Statements putting the session back as the run found it (see pg_state)."""
+        return self._baseline.restore_sql() if self._baseline is not None else ""
+
+    def restore(self) -> None:
+        """Put the session back after a failed file, before anything else is written."""
+        sql = self.restore_sql()
+        if sql and not (self._raw is None or self._raw.closed):
+            with contextlib.suppress(ExecutionFailed):
+                self.execute(sql)
+
+    def bounded_sql(self) -> str:
+        """The statement that bounds the lock waits of what follows it in a message."""
+        return bounded(self.wait_timeout)
+
+    def write(self, sql: str) -> None:
+        """One of sqlmigrate's own writes (version, history, tables), as one message whose
+        lock waits end after ``wait_timeout``; failures say who is in the way."""
+        try:
+            self.execute(f"{self.bounded_sql()};\n{sql}")
+        except ExecutionFailed as failure:
+            raise SQLMigrateError(self.explain(failure.error)) from None
+
+    def explain(self, error: StatementError) -> str:
+        """What went wrong with one of sqlmigrate's own statements, and who is in the way.
+
+        Raises LockLostError when the lock guard fired."""
+        if LOCK_LOST_MARK in error.message:
+            raise LockLostError(
+                f"this session no longer holds the migration lock (advisory keys "
+                f"{', '.join(map(str, self._lock_keys))}): something run in it released the "
+                f"lock (pg_advisory_unlock_all(), DISCARD ALL, pg_advisory_unlock(...)), so "
+                f"another runner may be migrating now. Nothing more was written"
+            )
+        if error.sqlstate == "55P03":
+            return (
+                f"timeout: waited {self.wait_timeout:g} s for a lock on {self.table_label} "
+                f"(or its history table), held by {self._table_lockers()}. End that "
+                f"session's transaction, or raise --lock-timeout / SQLMIGRATE_LOCK_TIMEOUT"
+            )
+        code = f" ({error.sqlstate})" if error.sqlstate else ""
+        return f"{error.message}{code}"
+
+    def _table_lockers(self) -> str:
+        try:
+            rows = self.query(pg_waits.table_lockers_sql(_literal(self._qualified)))
+        except (ExecutionFailed, SQLMigrateError):
+            rows = []
+        found = [f"{pg_waits.describe(row)} {row[4]}" for row in rows]
+        return ", ".join(found) or "another session (it went before it could be named)"
+
+    def snapshot_waiters(self) -> list[str]:
+        """Sessions blocked in pg_advisory_lock on our keys, holding a snapshot (the Go CLI
+        waits that way); CREATE INDEX CONCURRENTLY would deadlock with them."""
+        rows = self.query(pg_waits.snapshot_waiters_sql(self._lock_keys))
+        return [pg_waits.describe(row) for row in rows]
 
     # -- version table --------------------------------------------------------
     def ensure_table(self) -> None:
@@ -233,13 +313,15 @@ class PostgreSQLBackend:
         if self.table_exists(self.table):
             return
         try:
-            self.execute(
+            self.write(
                 f"CREATE TABLE IF NOT EXISTS {self._qualified} "
                 "(version bigint not null primary key, dirty boolean not null)"
             )
-        except ExecutionFailed as failure:
+        except LockLostError:
+            raise
+        except SQLMigrateError as error:
             raise SQLMigrateError(
-                f"cannot create the version table {self.table_label}: {failure.error.message}"
+                f"cannot create the version table {self.table_label}: {error}"
             ) from None
 
     def read_version(self) -> VersionState:
@@ -248,6 +330,7 @@ class PostgreSQLBackend:
                 f"SELECT version, dirty FROM {self._qualified} LIMIT 1",
                 "read the version table",
                 missing_table_ok=True,
+                bounded=True,
             )
         except _MissingTable:
             return VersionState(None, False)
@@ -305,7 +388,10 @@ class PostgreSQLBackend:
             ) from None
 
     def version_sql(self, version: int | None, dirty: bool) -> str:
+        """The write, behind a guard that fails unless this session still holds the lock."""
         sql = f"DELETE FROM {self._qualified}"
+        if self._held:
+            sql = f"{lock_guard_sql(tuple(self._held))};\n{sql}"
         if version is not None or dirty:
             stored = -1 if version is None else int(version)
             sql += (
@@ -316,25 +402,39 @@ class PostgreSQLBackend:
 
     def set_version(self, version: int | None, dirty: bool) -> None:
         # One multi-statement message is one implicit transaction.
-        self.execute(self.version_sql(version, dirty))
+        self.write(self.version_sql(version, dirty))
 
     # -- running SQL -----------------------------------------------------------
     def begin(self) -> None:
         self.execute("BEGIN")
 
     def execute(self, sql: str | bytes) -> None:
+        """Send ``sql`` as one simple-query message; on failure, ``statement_index`` of
+        the error says how many of its statements had succeeded (the server stops there)."""
+        raw = self._raw
+        if isinstance(sql, str):
+            if raw.info.encoding != "utf-8":
+                raise ExecutionFailed(StatementError(_ENCODING_CHANGED, None, None))
+            sql = sql.encode("utf-8")
         try:
-            with self._raw.cursor() as cursor:
-                cursor.execute(sql)
+            with raw.lock:
+                raw.pgconn.send_query(sql)
+                results = raw.wait(generators.execute(raw.pgconn))
         except psycopg.Error as error:
             self._after_error(error)
             raise ExecutionFailed(_statement_error(error)) from None
+        for index, result in enumerate(results):
+            if result.status in _ERROR_RESULTS:
+                failed = pg_errors.error_from_result(result, encoding="utf-8")
+                self._after_error(failed)
+                raise ExecutionFailed(_statement_error(failed, index)) from None
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        """Rows of a query we wrote ourselves (never a migration file)."""
+        """Rows of a query we wrote ourselves (never a migration file), its lock waits bounded."""
         try:
             with self._raw.cursor() as cursor:
-                cursor.execute(sql)
+                cursor.execute(f"{self.bounded_sql()};\n{sql}")
+                cursor.nextset()
                 return list(cursor.fetchall()) if cursor.description else []
         except psycopg.Error as error:
             self._after_error(error)
@@ -354,17 +454,23 @@ class PostgreSQLBackend:
             raw.execute("ROLLBACK")
 
     def _fetch_one(
-        self, sql: str, purpose: str, *, missing_table_ok: bool = False
+        self, sql: str, purpose: str, *, missing_table_ok: bool = False, bounded: bool = False
     ) -> tuple[Any, ...] | None:
         try:
             with self._raw.cursor() as cursor:
-                cursor.execute(sql)
+                if bounded:
+                    cursor.execute(f"{self.bounded_sql()};\n{sql}")
+                    cursor.nextset()
+                else:
+                    cursor.execute(sql)
                 row: tuple[Any, ...] | None = cursor.fetchone()
                 return row
         except psycopg.Error as error:
             self._after_error(error)
             if missing_table_ok and isinstance(error, psycopg.errors.UndefinedTable):
                 raise _MissingTable from None
+            if isinstance(error, psycopg.errors.LockNotAvailable):
+                raise SQLMigrateError(self.explain(_statement_error(error))) from None
             raise SQLMigrateError(f"cannot {purpose}: {error}") from None
 
     def _connect_failure(self, error: Exception) -> str:
@@ -391,7 +497,14 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _statement_error(error: psycopg.Error) -> StatementError:
+_ENCODING_CHANGED = (
+    "the session's client_encoding is no longer UTF8 (a statement changed it, e.g. with "
+    "set_config('client_encoding', ...)): sqlmigrate sends files as UTF-8 and stopped rather "
+    "than send bytes the server would read differently"
+)
+
+
+def _statement_error(error: psycopg.Error, index: int | None = None) -> StatementError:
     diag = error.diag
     position = int(diag.statement_position) - 1 if diag.statement_position else None
     message = diag.message_primary or str(error).strip()
@@ -402,4 +515,5 @@ def _statement_error(error: psycopg.Error) -> StatementError:
         detail=diag.message_detail,
         hint=diag.message_hint,
         context=diag.context,
+        statement_index=index,
     )

@@ -1,0 +1,86 @@
+"""The session state sqlmigrate works in on PostgreSQL, and how it is put back.
+
+A migration file may change its session: ``SET search_path``, ``SET ROLE``,
+``SET statement_timeout``, ``SET default_transaction_read_only``, ... Left
+alone, that would misdirect the next file and sqlmigrate's own bookkeeping.
+``Baseline`` is the session as it was when the run took the lock (Django's
+settings plus sqlmigrate's own); ``restore_sql`` puts every setting, the role
+and the session authorization back to it, and runs after every file.
+
+Every statement of sqlmigrate's own names its tables with their schema and
+its functions with ``pg_catalog``, so no ``search_path`` can redirect them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..identifiers import quote_identifier
+
+#: GUCs this session set itself (Django, the caller, sqlmigrate): to put back after a file
+BASELINE_SQL = (
+    "SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session' ORDER BY name"
+)
+ROLES_SQL = "SELECT pg_catalog.current_user(), pg_catalog.session_user()"
+
+
+def literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    settings: tuple[tuple[str, str], ...]
+    #: the role in force, and the session's own user (they differ after SET ROLE)
+    current_user: str
+    session_user: str
+
+    def restore_sql(self) -> str:
+        """Statements that put the session back: RESET ALL, then this baseline.
+
+        Session authorization and role are not reset by RESET ALL; the
+        settings are put back as the session user, then the role is taken.
+        """
+        statements = ["RESET ALL", "RESET SESSION AUTHORIZATION", "RESET ROLE"]
+        if self.settings:
+            calls = ", ".join(
+                f"pg_catalog.set_config({literal(name)}, {literal(value)}, false)"
+                for name, value in self.settings
+            )
+            statements.append(f"SELECT {calls}")
+        if self.current_user != self.session_user:
+            statements.append(f"SET ROLE {quote_identifier(self.current_user)}")
+        return ";\n".join(statements)
+
+
+def bounded(seconds: float) -> str:
+    """A statement limiting lock waits to the end of the current transaction.
+
+    Put first in a multi-statement message (one implicit transaction), it
+    bounds every lock wait of sqlmigrate's own statements after it.
+    """
+    milliseconds = max(1, math.ceil(seconds * 1000))
+    return f"SELECT pg_catalog.set_config('lock_timeout', '{milliseconds}ms', true)"
+
+
+#: the marker of the error the lock guard raises; see ``lock_guard_sql``
+LOCK_LOST_MARK = "sqlmigrate: migration lock lost"
+
+
+def lock_guard_sql(keys: tuple[int, ...]) -> str:
+    """A statement that fails unless this session still holds every advisory key.
+
+    Sent in the same message as each version write, so a write can never
+    happen after a migration released the lock (``pg_advisory_unlock_all()``,
+    ``DISCARD ALL``). The failure is a cast of a non-constant text (so the
+    planner cannot fold it), whose message carries ``LOCK_LOST_MARK``.
+    """
+    wanted = ", ".join(f"'{key}'::pg_catalog.oid" for key in keys)
+    return (
+        "SELECT CASE WHEN (SELECT pg_catalog.count(DISTINCT objid) FROM pg_catalog.pg_locks "
+        "WHERE locktype = 'advisory' AND pid = pg_catalog.pg_backend_pid() AND granted "
+        f"AND classid = 0 AND objsubid = 1 AND objid IN ({wanted})) = {len(keys)} THEN 0 "
+        f"ELSE CAST(({literal(LOCK_LOST_MARK + ' by pid ')} || pg_catalog.pg_backend_pid()) "
+        "AS pg_catalog.int4) END"
+    )

@@ -1,0 +1,211 @@
+"""What one PostgreSQL statement means for running it, from PostgreSQL's parser (pglast).
+
+Only statements whose first word can make them special are parsed again:
+transaction control, statements PostgreSQL refuses inside a transaction
+block, CALL and DO (a procedure or a block may COMMIT), SET (a file must not
+change how the server decodes what follows), COPY (psql-only forms) and
+DISCARD (``DISCARD ALL`` would drop the migration lock). The rest (INSERT,
+UPDATE, CREATE TABLE, ...) keep the plain split.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pglast import parser as pg_parser
+from pglast.enums import (
+    DiscardMode,
+    ReindexObjectType,
+    TransactionStmtKind,
+    VariableSetKind,
+)
+
+from .splitting import Statement
+
+_BEGIN_KINDS = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
+_END_KINDS = {
+    TransactionStmtKind.TRANS_STMT_COMMIT,
+    TransactionStmtKind.TRANS_STMT_ROLLBACK,
+    TransactionStmtKind.TRANS_STMT_PREPARE,
+}
+CANDIDATE_WORDS = frozenset(
+    {
+        *("BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE"),
+        *("PREPARE", "CREATE", "DROP", "ALTER", "REINDEX", "VACUUM", "CLUSTER", "DISCARD"),
+        *("COPY", "CALL", "DO", "SET"),
+    }
+)
+# CREATE/DROP/ALTER are parsed only when one of these words is in them.
+_DDL_WORDS = frozenset({"CREATE", "DROP", "ALTER"})
+_DDL_TRIGGERS = re.compile(r"concurrently|database|tablespace|subscription|system", re.IGNORECASE)
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+_ENDS_TRANSACTION = re.compile(r"commit|rollback", re.IGNORECASE)
+
+COPY_FROM_STDIN = (
+    "COPY ... FROM STDIN needs psql to send the data that follows it; sqlmigrate sends "
+    "files to the server as SQL. Use INSERT ... VALUES, or COPY from a file the server "
+    "can read; nothing was run"
+)
+_COPY_TO_STDOUT = "COPY ... TO STDOUT sends rows to psql; a migration has nowhere to put them"
+_DISCARD_ALL = (
+    "DISCARD ALL would release the migration lock (sqlmigrate's and golang-migrate's) in the "
+    "middle of the run, so another runner could apply the same migrations, and would reset "
+    "the session. Remove it (DISCARD PLANS, SEQUENCES or TEMP are fine); nothing was run"
+)
+_CLIENT_ENCODING = (
+    "SET client_encoding changes how the server decodes the bytes sqlmigrate sends after it; "
+    "migration files are read and sent as UTF-8. Remove it (convert the file to UTF-8, or "
+    "use convert_from() for foreign bytes); nothing was run"
+)
+
+
+class RefusedStatement(Exception):
+    """A statement that must not reach the server; ``offset`` in the file."""
+
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+
+
+def first_word(text: str, start: int) -> str:
+    match = _FIRST_WORD.match(text, start)
+    return match.group().upper() if match else ""
+
+
+def classify(text: str, start: int, end: int) -> Statement:
+    """The statement ``text[start:end]``, classified; raises RefusedStatement."""
+    word = first_word(text, start)
+    if word not in CANDIDATE_WORDS:
+        return Statement(start, end)
+    if word in _DDL_WORDS and not _DDL_TRIGGERS.search(text, start, end):
+        return Statement(start, end)
+    if word == "SET" and not re.search("encoding|names", text[start:end], re.IGNORECASE):
+        return Statement(start, end)
+    node = pg_parser.parse_sql(text[start:end])[0].stmt
+    _refuse(node, start)
+    if word == "DO":
+        return _do_block(text, start, end, node)
+    return Statement(
+        start,
+        end,
+        no_transaction(node),
+        _transaction_kind(node),
+        calls=type(node).__name__ == "CallStmt",
+        waits_for_snapshots=_waits_for_snapshots(node),
+    )
+
+
+def _refuse(node: Any, offset: int) -> None:
+    kind = type(node).__name__
+    if kind == "DiscardStmt" and node.target == DiscardMode.DISCARD_ALL:
+        raise RefusedStatement(offset, _DISCARD_ALL)
+    if kind == "VariableSetStmt" and _sets_client_encoding(node):
+        raise RefusedStatement(offset, _CLIENT_ENCODING)
+    if kind == "CopyStmt" and node.filename is None and not getattr(node, "is_program", False):
+        raise RefusedStatement(offset, COPY_FROM_STDIN if node.is_from else _COPY_TO_STDOUT)
+
+
+def _sets_client_encoding(node: Any) -> bool:
+    # SET NAMES is stored as client_encoding; RESET and DEFAULT go back to UTF-8.
+    return bool(node.name == "client_encoding" and node.kind == VariableSetKind.VAR_SET_VALUE)
+
+
+def _do_block(text: str, start: int, end: int, node: Any) -> Statement:
+    """A DO block that COMMITs or ROLLBACKs must run on its own, outside any transaction."""
+    options = {option.defname: option.arg for option in node.args or ()}
+    language = getattr(options.get("language"), "sval", "plpgsql")
+    if language != "plpgsql":
+        return Statement(start, end, calls=True)  # we cannot read it: it may commit
+    if not _ENDS_TRANSACTION.search(text, start, end):
+        return Statement(start, end)
+    if _plpgsql_ends_transaction(text[start:end]):
+        return Statement(start, end, "DO block with COMMIT or ROLLBACK")
+    return Statement(start, end)
+
+
+def _plpgsql_ends_transaction(statement: str) -> bool:
+    try:
+        tree = pg_parser.parse_plpgsql_json(statement)
+    except pg_parser.ParseError:
+        # The server will judge the body; read its words to decide how to send it.
+        return any(t.name in ("COMMIT", "ROLLBACK") for t in _body_tokens(statement))
+    return '"PLpgSQL_stmt_commit"' in tree or '"PLpgSQL_stmt_rollback"' in tree
+
+
+def _body_tokens(statement: str) -> list[Any]:
+    try:
+        return list(pg_parser.scan(statement))
+    except pg_parser.ParseError:
+        return []
+
+
+def _transaction_kind(node: Any) -> str | None:
+    if type(node).__name__ != "TransactionStmt":
+        return None
+    if node.kind in _BEGIN_KINDS:
+        return "begin-with-options" if node.options else "begin"
+    if node.kind in _END_KINDS and not node.chain:
+        return "end" if node.kind == TransactionStmtKind.TRANS_STMT_COMMIT else "end-other"
+    return "other"
+
+
+_REFUSES_BLOCK = {
+    "CreatedbStmt": "CREATE DATABASE",
+    "DropdbStmt": "DROP DATABASE",
+    "CreateTableSpaceStmt": "CREATE TABLESPACE",
+    "DropTableSpaceStmt": "DROP TABLESPACE",
+    "AlterSystemStmt": "ALTER SYSTEM",
+    "CreateSubscriptionStmt": "CREATE SUBSCRIPTION",
+    "DropSubscriptionStmt": "DROP SUBSCRIPTION",
+    "AlterSubscriptionStmt": "ALTER SUBSCRIPTION",
+}
+
+
+def no_transaction(node: Any) -> str | None:
+    """Why PostgreSQL refuses this statement inside a transaction block, or None."""
+    kind = type(node).__name__
+    if kind in _REFUSES_BLOCK:
+        return _REFUSES_BLOCK[kind]
+    if kind == "IndexStmt" and node.concurrent:
+        return "CREATE INDEX CONCURRENTLY"
+    if kind == "DropStmt" and node.concurrent:
+        return "DROP INDEX CONCURRENTLY"
+    if kind == "ReindexStmt":
+        return _reindex(node)
+    if kind == "VacuumStmt" and node.is_vacuumcmd:
+        return "VACUUM"
+    if kind == "ClusterStmt" and node.relation is None:
+        return "CLUSTER without a table"
+    if kind == "AlterDatabaseStmt" and _has_option(node.options, "tablespace"):
+        return "ALTER DATABASE ... SET TABLESPACE"
+    if kind == "AlterTableStmt" and _detaches_concurrently(node):
+        return "DETACH PARTITION CONCURRENTLY"
+    return None
+
+
+def _waits_for_snapshots(node: Any) -> bool:
+    kind = type(node).__name__
+    if kind == "IndexStmt":
+        return bool(node.concurrent)
+    return kind == "ReindexStmt" and _has_option(node.params, "concurrently")
+
+
+def _reindex(node: Any) -> str | None:
+    if _has_option(node.params, "concurrently"):
+        return "REINDEX CONCURRENTLY"
+    whole = {
+        ReindexObjectType.REINDEX_OBJECT_SCHEMA: "REINDEX SCHEMA",
+        ReindexObjectType.REINDEX_OBJECT_SYSTEM: "REINDEX SYSTEM",
+        ReindexObjectType.REINDEX_OBJECT_DATABASE: "REINDEX DATABASE",
+    }
+    return whole.get(node.kind)
+
+
+def _has_option(options: Any, name: str) -> bool:
+    return any(getattr(option, "defname", None) == name for option in options or ())
+
+
+def _detaches_concurrently(node: Any) -> bool:
+    return any(getattr(getattr(cmd, "def_", None), "concurrent", False) for cmd in node.cmds or ())
