@@ -21,7 +21,7 @@ from pglast.enums import (
     VariableSetKind,
 )
 
-from .splitting import Statement
+from .splitting import Statement, error_offset
 
 _BEGIN_KINDS = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
 _END_KINDS = {
@@ -83,7 +83,12 @@ def classify(text: str, start: int, end: int) -> Statement:
         return Statement(start, end)
     if word == "SET" and not re.search("encoding|names", text[start:end], re.IGNORECASE):
         return Statement(start, end)
-    node = pg_parser.parse_sql(text[start:end])[0].stmt
+    try:
+        node = pg_parser.parse_sql(text[start:end])[0].stmt
+    except pg_parser.ParseError as error:
+        # Only a giant statement reaches here unparsed (the scanner walked it).
+        offset = start + error_offset(error, end - start)
+        raise RefusedStatement(offset, f"{error.args[0]}; nothing was run") from None
     _refuse(node, start)
     if word == "DO":
         return _do_block(text, start, end, node)

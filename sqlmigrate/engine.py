@@ -132,10 +132,12 @@ def backfill(**options: Unpack[RunOptions]) -> int:
     return len(rows)
 
 
-def version(*, using: str = DEFAULT_DB_ALIAS) -> VersionState:
-    """The stored version. Takes no lock and creates nothing (unlike the Go CLI)."""
+def version(*, using: str = DEFAULT_DB_ALIAS, lock_timeout: float | None = None) -> VersionState:
+    """The stored version. Takes no lock and creates nothing (unlike the Go CLI).
+
+    ``lock_timeout``: how long to wait for a version table another session locked."""
     backend = backend_for(connection_for(using), settings.table)
-    backend.wait_timeout = settings.lock_timeout  # a locked version table is waited for no longer
+    backend.wait_timeout = settings.lock_timeout if lock_timeout is None else lock_timeout
     backend.open()
     return backend.read_version()
 

@@ -253,6 +253,9 @@ def _run_dirty_protocol(context: _Context) -> None:
 
 
 def _close_dirty(context: _Context) -> None:
+    # Put back first, in a message of its own: a file's default_transaction_read_only
+    # would otherwise still rule the transaction of the version write.
+    context.backend.restore()
     closing = _closing_sql(context, history=False)
     if context.recorder is not None:
         closing += ";\n" + context.recorder.finish_sql()

@@ -80,15 +80,24 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
         try:
             pieces = _split(text, pos, end)
         except pg_parser.ParseError as error:
-            offset = pos + int(error.args[1])
+            offset = pos + error_offset(error, end - pos)
             if end < total and offset >= _last_start(text, pos, end):
-                size = 2 * (end - pos)  # the cut fell inside a BEGIN ATOMIC body
+                # The cut fell inside a BEGIN ATOMIC body: a bigger window, always
+                # bigger than the last one, until it reaches the end of the text.
+                size = 2 * max(size, end - pos)
                 continue
             raise SplitError(str(error.args[0]), offset) from None
         for piece in pieces:
             yield pos + piece.start, pos + piece.stop
         _check_progress(pos, end)
         pos, size = end, WINDOW
+
+
+def error_offset(error: pg_parser.ParseError, at_end: int) -> int:
+    """Where the parser's complaint is, in its input; ``at_end`` when it gave no place
+    (``syntax error at end of input``)."""
+    place = error.args[1] if len(error.args) > 1 else None
+    return at_end if place is None else int(place)
 
 
 def _check_progress(pos: int, after: int) -> None:
@@ -151,7 +160,7 @@ def _tokens(text: str, pos: int, step: int) -> tuple[list[Any], bool]:
     try:
         return list(pg_parser.scan(window)), end == len(text)
     except pg_parser.ParseError as error:
-        stop = int(error.args[1])
+        stop = error_offset(error, end - pos)
         if end == len(text) and stop >= 0:
             raise SplitError(str(error.args[0]), pos + stop) from None
     if stop <= 0:
@@ -180,7 +189,7 @@ def _scan(window: str) -> Sequence[slice]:
     try:
         return pg_parser.split(window, with_parser=False, only_slices=True)
     except pg_parser.ParseError as error:
-        stop = int(error.args[1])
+        stop = error_offset(error, len(window))
     try:
         return pg_parser.split(window[:stop], with_parser=False, only_slices=True)
     except pg_parser.ParseError:

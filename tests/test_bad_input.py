@@ -191,6 +191,61 @@ CASES = [
         files={"2_meta.up.sql": "\\connect otherdb\nCREATE TABLE a (id int);"},
         in_process=True,
     ),
+    # -- what cannot be sent faithfully, or would release the lock (hardening) ------------
+    case(
+        "nul-byte-mid-file",
+        UP,
+        "error: {dir}/2_nul.up.sql:2:10: a NUL byte (0x00): PostgreSQL cannot receive it",
+        files={"2_nul.up.sql": b"CREATE TABLE a (id int);\nSELECT 1;\x00\nDROP TABLE base;\n"},
+    ),
+    case(
+        "nul-byte-ending-one-statement",
+        UP,
+        "error: {dir}/2_nul.up.sql:1:25: a NUL byte (0x00)",
+        files={"2_nul.up.sql": b"CREATE TABLE a (id int);\x00"},
+        in_process=True,
+    ),
+    case(
+        "nul-byte-in-validate",
+        ("sqlmigrate_validate", "--path", "{dir}"),
+        "error: {dir}/2_nul.up.sql:1:8: a NUL byte (0x00)",
+        files={"2_nul.up.sql": b"SELECT \x001;", "2_nul.down.sql": ""},
+    ),
+    case(
+        "unlock-all",
+        UP,
+        "error: {dir}/2_unlock.up.sql:2:8: pg_advisory_unlock_all() would release the migration "
+        "lock in the middle of the run",
+        files={"2_unlock.up.sql": "CREATE TABLE a (id int);\nSELECT pg_advisory_unlock_all();\n"},
+    ),
+    case(
+        "discard-all",
+        UP,
+        "error: {dir}/2_discard.up.sql:1:1: DISCARD ALL would release the migration lock",
+        files={"2_discard.up.sql": "DISCARD ALL;\n"},
+        in_process=True,
+    ),
+    case(
+        "set-client-encoding",
+        UP,
+        "error: {dir}/2_enc.up.sql:1:1: SET client_encoding changes how the server decodes",
+        files={"2_enc.up.sql": "SET client_encoding = 'LATIN1';\nCREATE TABLE a (t text);\n"},
+        in_process=True,
+    ),
+    case(
+        "set-names",
+        UP,
+        "error: {dir}/2_enc.up.sql:2:1: SET client_encoding changes how the server decodes",
+        files={"2_enc.up.sql": "CREATE TABLE a (t text);\nSET NAMES 'SQL_ASCII';\n"},
+    ),
+    case(
+        "do-block-commit-inside-begin",
+        UP,
+        "error: {dir}/2_do.up.sql:2:1: DO block with COMMIT or ROLLBACK cannot run inside a "
+        "transaction block",
+        files={"2_do.up.sql": "BEGIN;\nDO $$BEGIN COMMIT; END$$;\nCOMMIT;\n"},
+        in_process=True,
+    ),
     case(
         "psql-copy",
         UP,
