@@ -667,3 +667,13 @@ def test_history_columns(page: Page, admin_client: Client) -> None:
     assert rows[0][5] == "drift (SQL changed)"
     assert rows[1][5] == ""
     assert rows[2][3:6] == ["", "", ""]
+
+
+def test_adopted_versions_are_not_outside(page: Page, admin_client: Client) -> None:
+    """Backfilled versions say so; a version set without any record stays "outside"."""
+    page.three()
+    page.set_version(1)
+    engine.backfill(path=page.migrations.path)
+    page.set_version(2)
+    rows = table(admin_client.get(STATUS_URL))
+    assert [row[3] for row in rows] == ["adopted (backfill)", "outside sqlmigrate", ""]
