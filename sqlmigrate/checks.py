@@ -13,15 +13,16 @@ Ids are ``sqlmigrate.<id>``; they are stable (README: "System checks").
 | E007 | Error   | database at a version that has no file           | restore it, or force         |
 | E008 | Error   | an applied up file changed since it ran (drift)  | restore it, add a migration  |
 | E009 | Error   | a file older than the version never ran          | renumber it, or allow it     |
+| E010 | Error   | an applied up file cannot be read now            | restore the file             |
 | W001 | Warning | SQL migrations pending                           | `sqlmigrate_up`              |
 | W002 | Warning | database unreadable: db checks skipped           | start it / fix DATABASES     |
 | W003 | Warning | database ahead of the files (older release?)     | deploy the newer files       |
 
-E001, E007-E009 and W001-W003 are database checks, tagged ``database``: like
+E001, E007-E010 and W001-W003 are database checks, tagged ``database``: like
 Django's own, they run only for the aliases given with ``check --database``,
 during ``migrate`` and in the test runner. They read through
 ``status.read_status``: no lock, no table created, a short statement timeout.
-E007-E009 are the states in which ``sqlmigrate_up`` would refuse to run;
+E007-E010 are the states in which ``sqlmigrate_up`` would refuse to run;
 W003 is E007 when the database is past the last file and SQLMIGRATE_STRICT
 is off. Aliases on a database sqlmigrate does not support are skipped.
 """
@@ -82,7 +83,7 @@ def check_databases(
 
 
 def database_messages(status: Status) -> list[CheckMessage]:
-    """What a status means for a deploy: E001, E007-E009, W001-W003 (see the table)."""
+    """What a status means for a deploy: E001, E007-E010, W001-W003 (see the table)."""
     if status.database_error:
         return [
             Warning(
@@ -101,6 +102,7 @@ def database_messages(status: Status) -> list[CheckMessage]:
             messages.extend(_drift(status, row) for row in status.drifted)
         if not settings.allow_out_of_order:
             messages.extend(_out_of_order(status, row) for row in status.out_of_order)
+        messages.extend(_unreadable(status, row) for row in status.unreadable)
     if status.pending and not any(m.is_serious() for m in messages):
         messages.append(_pending(status))
     return messages
@@ -277,6 +279,17 @@ def _out_of_order(status: Status, row: MigrationRow) -> CheckMessage:
             f"SQLMIGRATE_ALLOW_OUT_OF_ORDER = True to apply it where it is."
         ),
         id="sqlmigrate.E009",
+    )
+
+
+def _unreadable(status: Status, row: MigrationRow) -> CheckMessage:
+    shown = display_path(row.up.location) if row.up else row.name
+    return Error(
+        f"{shown}: {row.unreadable}. Database {status.using!r} applied it (version "
+        f"{row.version}); it cannot be compared with the checksum recorded when it ran, so "
+        f"sqlmigrate_up, down and goto refuse to run.",
+        hint="Make the file readable again (restore it from version control).",
+        id="sqlmigrate.E010",
     )
 
 

@@ -29,7 +29,27 @@ class DuplicateMigrationError(SourceError):
 
 
 class FileReadError(SourceError):
-    """A migration file exists but cannot be read or decoded."""
+    """A migration file is listed but cannot be read (or, where text is needed, decoded).
+
+    ``path`` is the file as shown to the user, ``reason`` what went wrong
+    ("cannot read: Permission denied"), ``location`` the path with line and
+    column when there is one; ``advice`` (what state the database is in, what
+    to do) is added by whoever knows it, with ``explained``.
+    """
+
+    def __init__(
+        self, path: str, reason: str, *, location: str | None = None, advice: str | None = None
+    ) -> None:
+        self.path = path
+        self.reason = reason
+        self.location = location or path
+        self.advice = advice
+        text = f"{self.location}: {reason}"
+        super().__init__(f"{text}\n{advice}" if advice else text)
+
+    def explained(self, advice: str) -> FileReadError:
+        """The same failure with ``advice`` after it."""
+        return FileReadError(self.path, self.reason, location=self.location, advice=advice)
 
 
 class SqlParseError(SQLMigrateError):

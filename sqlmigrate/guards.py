@@ -10,12 +10,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 
-from .exceptions import DriftError, OutOfOrderError
-from .history import Entry, HistoryView, file_checksums
-from .source import Migration, MigrationSource, display_path
+from .exceptions import DriftError, FileReadError, OutOfOrderError
+from .history import Checksums, Entry, HistoryView, data_checksums, file_checksums
+from .source import Migration, MigrationFile, MigrationSource, display_path, read_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,22 +42,77 @@ class Drift:
         )
 
 
-def find_drift(source: MigrationSource, view: HistoryView, current: int | None) -> list[Drift]:
-    found = []
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """An applied up file that history has a checksum for, but that cannot be read now."""
+
+    migration: Migration
+    error: FileReadError
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedCheck:
+    """What comparing the applied up files with their recorded checksums found."""
+
+    drifts: list[Drift]
+    unreadable: list[Unreadable]
+
+
+def check_applied(source: MigrationSource, view: HistoryView, current: int | None) -> AppliedCheck:
+    """Every applied up file with a recorded checksum, read and compared; never raises
+    for a file that cannot be read (the status page and checks report it instead)."""
+    drifts, unreadable = [], []
     for migration in source:
         if current is None or migration.version > current or migration.up is None:
             continue
         entry = view.applied(migration.version)
         if entry is None or entry.checksum is None:
             continue
-        data = migration.up.path.read_bytes()
+        try:
+            data = read_bytes(migration.up)
+        except FileReadError as error:
+            unreadable.append(Unreadable(migration, error))
+            continue
         sha256 = hashlib.sha256(data).hexdigest()
         if sha256 != entry.checksum:
             # Only now is the (slower) token hash worth computing.
-            content = file_checksums(migration.up.path).content
+            content = data_checksums(data).content
             cosmetic = content is not None and content == entry.content_checksum
-            found.append(Drift(migration, entry, sha256, cosmetic))
-    return found
+            drifts.append(Drift(migration, entry, sha256, cosmetic))
+    return AppliedCheck(drifts, unreadable)
+
+
+def find_drift(source: MigrationSource, view: HistoryView, current: int | None) -> list[Drift]:
+    """The drifted files; FileReadError (with the state and the fix) when one cannot be read:
+    a run must not go ahead on files it cannot check."""
+    checked = check_applied(source, view, current)
+    if checked.unreadable:
+        first, *others = (item.error for item in checked.unreadable)
+        raise unreadable_error(first, current, others)
+    return checked.drifts
+
+
+def applied_file_checksums(file: MigrationFile, current: int | None) -> Checksums:
+    """The checksums of an applied file, for the history row that records it; a file
+    that cannot be read stops the run (with the state and the fix) before it writes."""
+    try:
+        return file_checksums(file)
+    except FileReadError as error:
+        raise unreadable_error(error, current) from None
+
+
+def unreadable_error(
+    error: FileReadError, current: int | None, others: Sequence[FileReadError] = ()
+) -> FileReadError:
+    where = "no version" if current is None else f"version {current}"
+    lines = [f"{other.location}: {other.reason}" for other in others]
+    lines.append(
+        f"Nothing was changed: the database is still at {where}. sqlmigrate compares every "
+        f"applied up file with the checksum it recorded before it runs or records anything. "
+        f"Make the file readable again (restore it from version control, e.g. git checkout "
+        f"-- {error.path}), then run the command again."
+    )
+    return error.explained("\n".join(lines))
 
 
 def drift_error(drifts: list[Drift]) -> DriftError:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .source import UTF8_BOM, MigrationFile, read_bytes
 
 COLUMNS = (
     "id, version, name, direction, outcome, checksum, content_checksum, started_at, "
@@ -187,10 +188,15 @@ def content_checksum(text: str) -> str | None:
     return hashlib.sha256("\x00".join(tokens).encode("utf-8")).hexdigest()
 
 
-def file_checksums(path: Path) -> Checksums:
-    data = path.read_bytes()
-    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    return checksums(data, text)
+def file_checksums(file: MigrationFile) -> Checksums:
+    """The checksums of a file as it is now; FileReadError when it cannot be read."""
+    return data_checksums(read_bytes(file))
+
+
+def data_checksums(data: bytes) -> Checksums:
+    # Decoded leniently: a file the Go CLI applied need not be UTF-8, and the
+    # hash of its bytes must still be recorded and compared.
+    return checksums(data, data.decode("utf-8", errors="replace").removeprefix(UTF8_BOM))
 
 
 def application_name() -> str:

@@ -13,13 +13,13 @@ from typing import Any
 
 from .backends.base import Backend, ExecutionFailed
 from .exceptions import ConfigurationError
+from .guards import applied_file_checksums
 from .history import (
     COLUMN_NAMES,
     Checksums,
     HistoryView,
     application_name,
     create_table_sql,
-    file_checksums,
     last_sql,
     states_sql,
 )
@@ -105,7 +105,7 @@ class HistoryTable:
                 name=m.up.name,
                 direction="up",
                 outcome="backfilled",
-                sums=file_checksums(m.up.path),
+                sums=applied_file_checksums(m.up, current),
                 resulting=current,
                 timed=False,
             )
@@ -236,7 +236,8 @@ def _observed_rows(
         if not (_below(low, migration.version) and not _below(high, migration.version)):
             continue
         if _below(before, current) and migration.up is not None:
-            rows.append(_observed(migration, "up", file_checksums(migration.up.path)))
+            sums = applied_file_checksums(migration.up, current)
+            rows.append(_observed(migration, "up", sums))
         elif not _below(before, current) and view.is_applied(migration.version):
             rows.append(_observed(migration, "down", None))
     return rows

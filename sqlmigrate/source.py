@@ -189,19 +189,43 @@ def read_sql(file: MigrationFile) -> str:
 
 def read_migration(file: MigrationFile) -> tuple[bytes, str]:
     """The file's bytes (what checksums cover) and its text for the server."""
-    try:
-        data = file.path.read_bytes()
-    except OSError as error:
-        raise FileReadError(f"{display_path(file.path)}: cannot read: {error.strerror}") from None
+    data = read_bytes(file)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line, col = line_col_of_bytes(data, error.start)
+        shown = display_path(file.location)
         raise FileReadError(
-            f"{display_path(file.path)}:{line}:{col}: not valid UTF-8 (byte "
-            f"0x{data[error.start]:02x}); save the file as UTF-8"
+            shown,
+            f"not valid UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8",
+            location=f"{shown}:{line}:{col}",
         ) from None
     return data, text.removeprefix(UTF8_BOM)
+
+
+def read_bytes(file: MigrationFile, limit: int | None = None) -> bytes:
+    """The file's bytes, or only its first ``limit`` bytes.
+
+    Every read of a migration file comes through here, so one that cannot be
+    read (gone since the listing, permissions, I/O error, a folder in its
+    place) is always a FileReadError naming it, never an OSError deep in a check.
+    """
+    try:
+        with file.path.open("rb") as handle:
+            return handle.read() if limit is None else handle.read(limit)
+    except OSError as error:
+        raise _unreadable(file, error) from None
+
+
+def file_size(file: MigrationFile) -> int:
+    try:
+        return file.path.stat().st_size
+    except OSError as error:
+        raise _unreadable(file, error) from None
+
+
+def _unreadable(file: MigrationFile, error: OSError) -> FileReadError:
+    return FileReadError(display_path(file.location), f"cannot read: {error.strerror or error}")
 
 
 def line_col_of_bytes(data: bytes, offset: int) -> tuple[int, int]:

@@ -8,7 +8,7 @@ database are reported in the result, not raised, so a page can still render.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -18,7 +18,7 @@ from .backends import backend_for
 from .backends.base import VersionState
 from .conf import settings
 from .exceptions import SQLMigrateError
-from .guards import Drift, find_drift, find_out_of_order
+from .guards import Drift, check_applied, find_out_of_order
 from .history import Entry, HistoryView, last_sql, states_sql
 from .source import Migration, MigrationFile, MigrationSource, load_source
 
@@ -42,12 +42,20 @@ class MigrationRow:
     drift: Drift | None = None
     #: older than the version and never applied, although history was watching
     out_of_order: bool = False
+    #: why the applied up file cannot be read now ("cannot read: Permission denied"),
+    #: so drift cannot be checked and sqlmigrate_up refuses to run
+    unreadable: str | None = None
 
     @property
     def outside(self) -> bool:
         """Applied without sqlmigrate: by the Go CLI, or before history was kept."""
         applied = self.state in ("applied", "current")
         return applied and (self.history is None or self.history.outside)
+
+    @property
+    def adopted(self) -> bool:
+        """Recorded by ``sqlmigrate_backfill``: applied before history was kept here."""
+        return self.history is not None and self.history.outcome == "backfilled"
 
     @property
     def name(self) -> str:
@@ -86,6 +94,10 @@ class Status:
         return tuple(row for row in self.rows if row.out_of_order)
 
     @property
+    def unreadable(self) -> tuple[MigrationRow, ...]:
+        return tuple(row for row in self.rows if row.unreadable is not None)
+
+    @property
     def missing_files(self) -> tuple[MigrationRow, ...]:
         return tuple(row for row in self.rows if row.state == "missing file")
 
@@ -100,7 +112,7 @@ class Status:
     @property
     def ok(self) -> bool:
         """Nothing pending and nothing wrong: what ``sqlmigrate_status --check`` wants."""
-        problems = (self.drifted, self.out_of_order, self.missing_files)
+        problems = (self.drifted, self.out_of_order, self.missing_files, self.unreadable)
         return not (
             self.source_error or self.database_error or self.dirty or self.pending
         ) and not any(problems)
@@ -174,12 +186,16 @@ def _rows(
 ) -> tuple[MigrationRow, ...]:
     if not known:
         return tuple(MigrationRow(m.version, m.identifier, "unknown", m.up, m.down) for m in source)
-    drifts = {d.migration.version: d for d in find_drift(source, view, state.version)}
+    checked = check_applied(source, view, state.version)
+    drifts = {d.migration.version: d for d in checked.drifts}
+    unreadable = {u.migration.version: u.error.reason for u in checked.unreadable}
     late = {m.version for m in find_out_of_order(source, view, state.version)}
     rows = [
         _row(m, state, view.applied(m.version), drifts.get(m.version), m.version in late)
         for m in source
     ]
+    # A file that cannot be read now: its row says so, the rest of the page renders.
+    rows = [replace(row, unreadable=unreadable.get(row.version)) for row in rows]
     current = state.version
     if current is not None and current not in source:
         rows.append(MigrationRow(current, "", "missing file"))

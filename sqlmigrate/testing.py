@@ -10,7 +10,12 @@ fires once per app, on every ``migrate`` (real databases included) and after
 every TransactionTestCase flush, and cannot tell a test database apart.
 
 A failing migration stops the test run with a TestDatabaseMigrationError
-whose message holds the engine's (FILE:LINE:COL, state, fix).
+whose message holds the engine's (FILE:LINE:COL, SQLSTATE), rewritten for a
+test database: its fix is to edit the file and run the tests again, never a
+command on the real database. The half-made test database is dropped, so the
+next run does not ask to delete it; with ``--keepdb`` it is kept, and the
+message says how to start anew. It is a CommandError too, so ``manage.py
+test`` prints it as one line of error without a traceback.
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connections
 from django.db.backends.base.creation import BaseDatabaseCreation
 
 from .conf import settings
-from .exceptions import SQLMigrateError
+from .exceptions import DirtyError, DriftError, FileReadError, MigrationFailedError, SQLMigrateError
 
 if TYPE_CHECKING:
     from .runner import AppliedMigration
@@ -33,23 +39,71 @@ if TYPE_CHECKING:
 _MARK = "_sqlmigrate_hook"
 
 
-class TestDatabaseMigrationError(SQLMigrateError):
-    """The SQL migrations failed on a test database; the test run cannot start."""
+#: what to run instead, for a database kept from an earlier run
+START_ANEW = "run the tests once without --keepdb (pytest: --create-db) to start from a new one"
+
+
+class TestDatabaseMigrationError(SQLMigrateError, CommandError):
+    """The SQL migrations failed on a test database; the test run cannot start.
+
+    ``dropped``: None when the database was kept (``--keepdb``), else whether
+    dropping the half-made database worked (a string: why it did not).
+    """
 
     __test__ = False  # not a test case, whatever pytest thinks of the name
 
-    def __init__(self, alias: str, name: str, error: SQLMigrateError, *, keepdb: bool) -> None:
+    def __init__(
+        self, alias: str, name: str, error: SQLMigrateError, *, dropped: bool | str | None
+    ) -> None:
         self.alias = alias
         self.error = error
-        text = f"SQL migrations failed on test database {name!r} (alias {alias!r}):\n{error}"
-        if keepdb:
-            text += (
-                "\nThe test database is kept (--keepdb / --reuse-db) as the failure left it; "
-                "run the tests once without it (pytest: --create-db) to start from a new one."
-            )
-        else:
-            text += "\nThe next test run makes the test database anew: fix the file and rerun."
-        super().__init__(text)
+        self.dropped = dropped
+        lines = [
+            f"SQL migrations failed on test database {name!r} (alias {alias!r}):",
+            describe_failure(error, kept=dropped is None),
+            aftermath(error, dropped),
+        ]
+        super().__init__("\n".join(lines))
+
+
+def describe_failure(error: SQLMigrateError, *, kept: bool) -> str:
+    """What failed and where, without the fix commands meant for the real database."""
+    if isinstance(error, MigrationFailedError):
+        code = f" ({error.sqlstate})" if error.sqlstate else ""
+        failed = f"{error.location}: {error.reason}{code}"
+        # The state matters only for a database that stays.
+        return f"{failed}\n{error.state}" if kept else failed
+    if isinstance(error, DriftError):
+        from .guards import Drift
+
+        # Without the advice to pass --allow-drift: a kept test database is made anew.
+        return "\n".join(d.describe() for d in error.drifts if isinstance(d, Drift))
+    if isinstance(error, FileReadError):
+        return f"{error.location}: {error.reason}"
+    if isinstance(error, DirtyError):
+        shown = -1 if error.version is None else error.version
+        return f"the kept test database is dirty at version {shown}: a migration failed part-way"
+    return str(error)
+
+
+def aftermath(error: SQLMigrateError, dropped: bool | str | None) -> str:
+    """What became of the test database, and what to do next."""
+    if dropped is None and isinstance(error, DriftError):
+        return (
+            "The test database is kept (--keepdb / --reuse-db) and ran an earlier version of "
+            f"the file: {START_ANEW}, with the files as they are now."
+        )
+    if dropped is None:
+        return (
+            f"The test database is kept (--keepdb / --reuse-db) as the failure left it; "
+            f"{START_ANEW}."
+        )
+    if dropped is True:
+        return "The test database was dropped: fix the file and run the tests again."
+    return (
+        f"The test database could not be dropped ({dropped}): the next run asks to delete it "
+        f"(or pass --noinput). Fix the file and run the tests again."
+    )
 
 
 def install() -> None:
@@ -64,6 +118,7 @@ def install() -> None:
         call = signature.bind(self, *args, **kwargs)
         call.apply_defaults()
         wanted = migrates_test_database(self)
+        real_name = self.connection.settings_dict["NAME"]
         name = original(self, *args, **kwargs)
         if wanted:
             migrate_test_database(
@@ -71,6 +126,7 @@ def install() -> None:
                 name,
                 verbosity=int(call.arguments["verbosity"]),
                 keepdb=bool(call.arguments["keepdb"]),
+                real_name=real_name,
             )
         return name
 
@@ -96,11 +152,14 @@ def migrates_test_database(creation: BaseDatabaseCreation) -> bool:
     )
 
 
-def migrate_test_database(alias: str, name: str, *, verbosity: int, keepdb: bool) -> None:
+def migrate_test_database(
+    alias: str, name: str, *, verbosity: int, keepdb: bool, real_name: str | None = None
+) -> None:
     """Apply the pending SQL migrations to the (just created) test database of ``alias``.
 
     Prints like ``create_test_db`` does (stderr): at verbosity 1 only warnings,
-    at 2 and more a line per file applied.
+    at 2 and more a line per file applied. On failure the test database is
+    dropped (unless ``keepdb``) and ``alias`` points at ``real_name`` again.
     """
     log = connections[alias].creation.log
     if verbosity >= 2:
@@ -114,12 +173,23 @@ def migrate_test_database(alias: str, name: str, *, verbosity: int, keepdb: bool
             warn=log if verbosity >= 1 else None,
         )
     except SQLMigrateError as error:
-        raise TestDatabaseMigrationError(alias, name, error, keepdb=keepdb) from error
+        dropped = None if keepdb else drop_test_database(alias, real_name)
+        raise TestDatabaseMigrationError(alias, name, error, dropped=dropped) from None
     if result.notice and verbosity >= 1:
         # --keepdb on an older branch: the kept database has a newer schema than the files
         log(f"warning: test database for alias {alias!r}: {result.notice}")
     elif verbosity >= 2 and not result.changed:
         log("  No SQL migrations to apply.")
+
+
+def drop_test_database(alias: str, real_name: str | None) -> bool | str:
+    """Drop the half-made test database of ``alias``: True, or why it could not be."""
+    creation = connections[alias].creation
+    try:
+        creation.destroy_test_db(real_name, verbosity=0, keepdb=False)
+    except DatabaseError as error:
+        return str(error).strip() or type(error).__name__
+    return True
 
 
 def _progress(log: Callable[[str], None]) -> Callable[[AppliedMigration], None]:

@@ -18,9 +18,19 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 
-from .exceptions import SQLMigrateError
+from .exceptions import FileReadError, SQLMigrateError
 from .management.output import format_duration
-from .source import UTF8_BOM, Direction, Migration, MigrationFile, load_source, read_sql
+from .source import (
+    UTF8_BOM,
+    Direction,
+    Migration,
+    MigrationFile,
+    display_path,
+    file_size,
+    load_source,
+    read_bytes,
+    read_sql,
+)
 from .status import MigrationRow, Status
 
 #: the SQL page shows at most this much of a file; seed files can be huge
@@ -101,6 +111,8 @@ def _sql_cell(row: MigrationRow, context: RowContext) -> Cell:
 def _applied_cell(row: MigrationRow, context: RowContext) -> Cell:
     if not context.database_read or row.state not in ("applied", "current", "dirty"):
         return Cell()
+    if row.adopted:
+        return Cell("adopted (backfill)", css="quiet")
     if row.outside or row.history is None:
         return Cell("outside sqlmigrate", css="quiet")
     return Cell(f"{row.history.started_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC", css="when")
@@ -117,7 +129,9 @@ def _duration_cell(row: MigrationRow, context: RowContext) -> Cell:
 
 
 def _checks_cell(row: MigrationRow, context: RowContext) -> Cell:
-    """What history says is wrong with this file: drift or out of order."""
+    """What history says is wrong with this file: unreadable, drift or out of order."""
+    if row.unreadable is not None:
+        return Cell(f"unreadable ({row.unreadable})", badge="unreadable")
     if row.drift is not None:
         kind = "whitespace/comments" if row.drift.cosmetic else "SQL"
         return Cell(f"drift ({kind} changed)", badge="drift")
@@ -234,7 +248,17 @@ def notices(status: Status) -> list[tuple[str, str]]:
         found.append(("error", f"Cannot read the migrations folder: {status.source_error}"))
     elif not status.rows:
         found.append(("warning", f"The migrations folder {status.directory} has no migrations."))
+    found.extend(("error", _unreadable_notice(row)) for row in status.unreadable)
     return found
+
+
+def _unreadable_notice(row: MigrationRow) -> str:
+    shown = display_path(row.up.location) if row.up else row.name
+    return (
+        f"{shown}: {row.unreadable}. Version {row.version} is applied, but its file cannot be "
+        f"compared with the checksum recorded when it ran: sqlmigrate_up refuses to run until "
+        f"the file is readable again."
+    )
 
 
 # -- the SQL of one file --------------------------------------------------------------
@@ -263,24 +287,19 @@ def find_migration(directory: Path, version: int) -> Migration | None:
 
 
 def read_sql_text(file: MigrationFile, limit: int = MAX_SQL_BYTES) -> SqlText:
+    """The file's text for the page; a file that cannot be read gives a message instead."""
+    size = 0
     try:
-        size = file.path.stat().st_size
-    except OSError as error:
-        return SqlText("", 0, error=f"{file.name}: cannot read: {error.strerror}")
-    if size <= limit:
-        try:
+        size = file_size(file)
+        if size <= limit:
             return SqlText(read_sql(file), size)
-        except SQLMigrateError as error:
-            return SqlText("", size, error=str(error))
-    try:
-        return SqlText(_read_head(file.path, limit), size, truncated=True)
-    except OSError as error:
-        return SqlText("", size, error=f"{file.name}: cannot read: {error.strerror}")
+        return SqlText(_read_head(file, limit), size, truncated=True)
+    except FileReadError as error:
+        return SqlText("", size, error=str(error))
 
 
-def _read_head(path: Path, limit: int) -> str:
-    with path.open("rb") as handle:
-        head = handle.read(limit)
+def _read_head(file: MigrationFile, limit: int) -> str:
+    head = read_bytes(file, limit)
     # An incremental decoder keeps a character cut at the limit out of the text.
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     return decoder.decode(head, final=False).removeprefix(UTF8_BOM)

@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,63 @@ class Schema:
     def connect(self) -> psycopg.Connection[Any]:
         """A second, independent session on the same schema (like another process)."""
         return psycopg.connect(self.url, autocommit=True)
+
+
+#: Spoils a migration file so that reading it fails; returns the reason sqlmigrate gives.
+Spoil = Callable[[Path], str]
+
+#: Modules that list the migrations folder and then read the files.
+LISTERS = ("sqlmigrate.engine", "sqlmigrate.status", "sqlmigrate.views")
+
+
+def _link_to(path: Path, target: str) -> None:
+    if not Path(target).is_file():
+        pytest.skip(f"{target} is not a file here")
+    path.unlink()
+    path.symlink_to(target)
+
+
+def deny_reading(path: Path) -> str:
+    """Permission denied: chmod 000, or, as root (who reads anything), a link to a
+    regular file that is write-only even for root."""
+    if os.geteuid() != 0:
+        path.chmod(0)
+    else:
+        _link_to(path, "/proc/sys/vm/drop_caches")
+    return "cannot read: Permission denied"
+
+
+def io_error_reading(path: Path) -> str:
+    _link_to(path, "/proc/self/mem")  # a regular file; reading its offset 0 is EIO
+    return "cannot read: Input/output error"
+
+
+@pytest.fixture(params=["permission denied", "I/O error", "removed after listing"])
+def spoil(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Spoil:
+    """Ways an applied file that the folder's listing still shows cannot be read."""
+    if request.param == "permission denied":
+        return deny_reading
+    if request.param == "I/O error":
+        return io_error_reading
+
+    def remove_after_listing(path: Path) -> str:
+        # A deploy swapping the folder between the listing and the reads. The file
+        # is back for every listing, so that a test can list more than once.
+        from sqlmigrate import source
+
+        data = path.read_bytes()
+
+        def listing_then_removal(directory: Path) -> source.MigrationSource:
+            path.write_bytes(data)
+            found = source.load_source(directory)
+            path.unlink()
+            return found
+
+        for module in LISTERS:
+            monkeypatch.setattr(f"{module}.load_source", listing_then_removal)
+        return "cannot read: No such file or directory"
+
+    return remove_after_listing
 
 
 @pytest.fixture

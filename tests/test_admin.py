@@ -25,7 +25,7 @@ from sqlmigrate.source import MigrationFile
 from sqlmigrate.status import read_status
 from sqlmigrate.views import COLUMNS, Cell, Column, RowContext, read_sql_text, table_rows
 
-from .conftest import Migrations, Schema
+from .conftest import Migrations, Schema, Spoil
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -586,6 +586,48 @@ class TestSqlView:
         assert "1:9: not valid UTF-8 (byte 0xe9); save the file as UTF-8" in text(response)
 
 
+class TestUnreadable:
+    """An applied file that cannot be read: the pages render (200) and say so."""
+
+    def applied(self, page: Page) -> Path:
+        page.three()
+        engine.up(2, path=page.migrations.path)
+        return page.migrations.path / "1_create_users.up.sql"
+
+    def test_status_page(self, page: Page, viewer_client: Client, spoil: Spoil) -> None:
+        path = self.applied(page)
+        reason = spoil(path)
+        response = viewer_client.get(STATUS_URL)
+        assert response.status_code == 200
+        rows = table(response)
+        assert [(row[2], row[5]) for row in rows] == [
+            ("applied", f"unreadable ({reason})"),
+            ("current", ""),
+            ("pending", ""),
+        ]
+        assert (
+            f"{path}: {reason}. Version 1 is applied, but its file cannot be compared with the "
+            f"checksum recorded when it ran: sqlmigrate_up refuses to run until the file is "
+            f"readable again."
+        ) in text(response)
+
+    def test_sql_page(self, page: Page, viewer_client: Client, spoil: Spoil) -> None:
+        path = self.applied(page)
+        reason = spoil(path)
+        response = viewer_client.get(sql_url(1, "up"))
+        assert response.status_code == 200
+        assert response.context["sql"].error == f"{path}: {reason}"
+        assert f"{path}: {reason}" in text(response)
+
+    def test_sql_page_of_a_large_file(
+        self, page: Page, viewer_client: Client, spoil: Spoil
+    ) -> None:
+        path = page.migrations.write("1_big.up.sql", "SELECT 1;\n" * 200_000)  # 2 MB
+        reason = spoil(path)
+        response = viewer_client.get(sql_url(1, "up"))
+        assert (response.status_code, response.context["sql"].error) == (200, f"{path}: {reason}")
+
+
 # -- the view-model ---------------------------------------------------------------------
 
 
@@ -625,3 +667,13 @@ def test_history_columns(page: Page, admin_client: Client) -> None:
     assert rows[0][5] == "drift (SQL changed)"
     assert rows[1][5] == ""
     assert rows[2][3:6] == ["", "", ""]
+
+
+def test_adopted_versions_are_not_outside(page: Page, admin_client: Client) -> None:
+    """Backfilled versions say so; a version set without any record stays "outside"."""
+    page.three()
+    page.set_version(1)
+    engine.backfill(path=page.migrations.path)
+    page.set_version(2)
+    rows = table(admin_client.get(STATUS_URL))
+    assert [row[3] for row in rows] == ["adopted (backfill)", "outside sqlmigrate", ""]

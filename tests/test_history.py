@@ -265,12 +265,48 @@ class TestBackfill:
         engine.force(-1, path=migrations.path)
         cli_sets_version(schema, 2, 1, 2)
         result = run_command("sqlmigrate_backfill", path=migrations.path)
-        assert result.out == "recorded 2 applied migration(s) in the history table\n"
+        assert result.out == (
+            "recorded 2 applied migration(s) in the history table, adopted with the checksums "
+            "their files have now:\n  1_t1.up.sql\n  2_t2.up.sql\n"
+        )
         assert history(schema)[-2:] == [(1, "up", "backfilled", 2), (2, "up", "backfilled", 2)]
-        assert run_command("sqlmigrate_backfill", path=migrations.path).out.startswith("recorded 0")
+        again = run_command("sqlmigrate_backfill", path=migrations.path)
+        assert again.out == "recorded 0 applied migration(s): history already knows them all\n"
         migrations.write("1_t1.up.sql", "CREATE TABLE t1 (id text);")
         with pytest.raises(DriftError, match=r"outside sqlmigrate"):
             engine.up(path=migrations.path)
+
+    def test_lists_only_what_this_run_adopted(self, schema: Schema, migrations: Migrations) -> None:
+        make(migrations, 1, 2, 3)
+        engine.force(-1, path=migrations.path)
+        cli_sets_version(schema, 1, 1)
+        run_command("sqlmigrate_backfill", path=migrations.path)
+        cli_sets_version(schema, 3, 2, 3)
+        # Not the Go CLI this time: the version table was set by hand, so no run observed 2, 3.
+        result = run_command("sqlmigrate_backfill", path=migrations.path)
+        assert result.out.splitlines()[1:] == ["  2_t2.up.sql", "  3_t3.up.sql"]
+
+    def test_status_tells_adopted_from_applied_outside(
+        self, schema: Schema, migrations: Migrations
+    ) -> None:
+        make(migrations, 1, 2, 3)
+        engine.force(-1, path=migrations.path)
+        cli_sets_version(schema, 1, 1)
+        run_command("sqlmigrate_backfill", path=migrations.path)
+        cli_sets_version(schema, 2, 2)
+        engine.up(path=migrations.path)  # observes 2 (applied by the CLI), applies 3
+        lines = run_command("sqlmigrate_status", path=migrations.path).out.splitlines()
+        assert lines[1:3] == [
+            "[X] 1_t1  adopted (backfill)",
+            "[X] 2_t2  applied outside sqlmigrate",
+        ]
+        assert lines[3].startswith("[X] 3_t3  20")
+        data = json.loads(run_command("sqlmigrate_status", path=migrations.path, json=True).out)
+        assert [(m["adopted"], m["applied_outside_sqlmigrate"]) for m in data["migrations"]] == [
+            (True, True),
+            (False, True),
+            (False, False),
+        ]
 
 
 class TestDryRun:

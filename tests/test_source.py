@@ -5,18 +5,25 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sqlmigrate.exceptions import DuplicateMigrationError, FileReadError, SourceError
 from sqlmigrate.source import (
     MAX_VERSION,
+    MigrationFile,
     MigrationSource,
+    file_size,
     line_col,
     load_source,
     parse_name,
+    read_bytes,
+    read_migration,
     read_sql,
 )
+
+from .conftest import deny_reading, io_error_reading
 
 HINT = "(set SQLMIGRATE_DIR or pass --path)"
 
@@ -354,6 +361,67 @@ class TestReadSql:
         with pytest.raises(FileReadError) as caught:
             read_sql(migration.up)
         assert str(caught.value).startswith(f"{tmp_path / '1_x.up.sql'}:1:1: ")
+
+
+def _folder_instead(path: Path) -> str:
+    path.mkdir()
+    return "cannot read: Is a directory"
+
+
+def _dangling_link(path: Path) -> str:
+    path.symlink_to(path.with_name("gone.sql"))
+    return "cannot read: No such file or directory"
+
+
+def _link_loop(path: Path) -> str:
+    path.symlink_to(path)
+    return "cannot read: Too many levels of symbolic links"
+
+
+def _denied(path: Path) -> str:
+    path.write_text("SELECT 1;")
+    return deny_reading(path)
+
+
+def _io_error(path: Path) -> str:
+    path.write_text("SELECT 1;")
+    return io_error_reading(path)
+
+
+@pytest.mark.parametrize("spoil", [_folder_instead, _dangling_link, _link_loop, _denied, _io_error])
+@pytest.mark.parametrize(
+    "read", [read_bytes, read_migration, read_sql, lambda file: read_bytes(file, 10)]
+)
+def test_every_read_turns_os_errors_into_file_read_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spoil: Any, read: Any
+) -> None:
+    """Whatever is in the file's place by the time it is read (the listing saw a file)."""
+    monkeypatch.chdir(tmp_path)
+    reason = spoil(tmp_path / "1_x.up.sql")
+    with pytest.raises(FileReadError) as caught:
+        read(MigrationFile(1, "x", "up", str(tmp_path / "1_x.up.sql")))
+    assert (str(caught.value), caught.value.path, caught.value.reason) == (
+        f"1_x.up.sql: {reason}",
+        "1_x.up.sql",
+        reason,
+    )
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+def test_file_size_of_a_file_gone(tmp_path: Path) -> None:
+    with pytest.raises(FileReadError, match=r"1_x\.up\.sql: cannot read: No such file"):
+        file_size(MigrationFile(1, "x", "up", tmp_path / "1_x.up.sql"))
+
+
+def test_explained_adds_advice_and_keeps_the_data() -> None:
+    error = FileReadError("a.sql", "not valid UTF-8", location="a.sql:1:2").explained("Do X.")
+    assert (str(error), error.path, error.location, error.advice) == (
+        "a.sql:1:2: not valid UTF-8\nDo X.",
+        "a.sql",
+        "a.sql:1:2",
+        "Do X.",
+    )
 
 
 @pytest.mark.parametrize(

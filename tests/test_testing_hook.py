@@ -32,7 +32,6 @@ from sqlmigrate.exceptions import MigrationFailedError
 
 from .conftest import REPO, Migrations
 
-MANAGE_TEST = [sys.executable, str(REPO / "manage.py"), "test", "realstaging.api"]
 TEST_DEFAULTS = {"CHARSET": None, "COLLATION": None, "MIGRATE": True, "MIRROR": None, "NAME": None}
 
 
@@ -200,75 +199,144 @@ class TestOutput:
         ]
 
 
+def database_exists(connection: BaseDatabaseWrapper, name: str) -> bool:
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [name])
+        return bool(cursor.fetchone()[0])
+
+
 class TestFailure:
-    def test_a_failing_file_stops_creation_with_its_location(
+    def test_a_failing_file_stops_creation_and_drops_the_database(
         self, hook: BaseDatabaseWrapper, migrations: Migrations
     ) -> None:
         pairs(migrations, 1)
         bad = migrations.write(
             "2_bad.up.sql", "INSERT INTO t1 VALUES (1);\nSELECT id,\n       nope FROM t1;"
         )
+        original = hook.settings_dict["NAME"]
         with (
             override_settings(SQLMIGRATE_TEST_DATABASES=["hook"], SQLMIGRATE_DIR=migrations.path),
             pytest.raises(testing.TestDatabaseMigrationError) as caught,
         ):
             create(hook)
-        name = hook.settings_dict["NAME"]
-        message = str(caught.value)
-        assert message.startswith(
-            f"SQL migrations failed on test database '{name}' (alias 'hook'):\n"
+        assert str(caught.value) == (
+            f"SQL migrations failed on test database 'test_{original}' (alias 'hook'):\n"
             f'{bad}:3:8: column "nope" does not exist (42703)\n'
+            "The test database was dropped: fix the file and run the tests again."
         )
-        assert isinstance(caught.value.__cause__, MigrationFailedError)
-        assert message.endswith(
-            "\nThe next test run makes the test database anew: fix the file and rerun."
-        )
-        assert version_row(hook) == [(1, False)]
+        assert isinstance(caught.value.error, MigrationFailedError)
+        assert caught.value.__cause__ is None
+        assert caught.value.__suppress_context__
+        assert caught.value.dropped is True
+        assert hook.settings_dict["NAME"] == original
+        assert not database_exists(hook, f"test_{original}")
 
-    def test_keepdb_failure_says_how_to_start_over(
+    def test_keepdb_failure_keeps_the_database_and_says_how_to_start_over(
         self, hook: BaseDatabaseWrapper, migrations: Migrations
     ) -> None:
-        migrations.write("1_bad.up.sql", "SELECT 1/0;")
+        bad = migrations.write("1_bad.up.sql", "SELECT 1/0;")
         with (
             override_settings(SQLMIGRATE_TEST_DATABASES=["hook"], SQLMIGRATE_DIR=migrations.path),
             pytest.raises(testing.TestDatabaseMigrationError) as caught,
         ):
             create(hook, keepdb=True)
-        assert str(caught.value).endswith(
-            "\nThe test database is kept (--keepdb / --reuse-db) as the failure left it; run "
-            "the tests once without it (pytest: --create-db) to start from a new one."
+        name = hook.settings_dict["NAME"]
+        assert str(caught.value) == (
+            f"SQL migrations failed on test database '{name}' (alias 'hook'):\n"
+            f"{bad}:1:1: division by zero (22012)\n"
+            "Nothing of 1_bad.up.sql was applied: its transaction was rolled back and the "
+            "database is still at no version (clean).\n"
+            "The test database is kept (--keepdb / --reuse-db) as the failure left it; run "
+            "the tests once without --keepdb (pytest: --create-db) to start from a new one."
         )
+        assert "sqlmigrate_" not in str(caught.value)
+        assert database_exists(hook, name)
+
+    def test_drift_under_keepdb_says_to_make_it_anew(
+        self, hook: BaseDatabaseWrapper, migrations: Migrations
+    ) -> None:
+        pairs(migrations, 2)
+        original = hook.settings_dict["NAME"]
+        with override_settings(SQLMIGRATE_TEST_DATABASES=["hook"], SQLMIGRATE_DIR=migrations.path):
+            create(hook, keepdb=True)
+            hook.close()
+            hook.settings_dict["NAME"] = original  # as the next run starts
+            migrations.write("1_t1.up.sql", "CREATE TABLE t1 (id bigint);")  # edited meanwhile
+            migrations.pair(3, "t3", "CREATE TABLE t3 (id int);")
+            with pytest.raises(testing.TestDatabaseMigrationError) as caught:
+                create(hook, keepdb=True)
+        lines = str(caught.value).splitlines()
+        assert lines[1].startswith(f"drift: {migrations.path / '1_t1.up.sql'} changed after it")
+        assert lines[2:] == [
+            "The test database is kept (--keepdb / --reuse-db) and ran an earlier version of the "
+            "file: run the tests once without --keepdb (pytest: --create-db) to start from a new "
+            "one, with the files as they are now."
+        ]
+        assert "--allow-drift" not in str(caught.value)
 
     @pytest.mark.slow
-    def test_djangos_runner_stops_with_the_location(
-        self, migrations: Migrations, tmp_path: Path
+    @pytest.mark.parametrize("keepdb", [False, True], ids=["new", "keepdb"])
+    def test_djangos_runner_prints_one_error_and_drops_the_database(
+        self, migrations: Migrations, tmp_path: Path, django_db_blocker: Any, keepdb: bool
     ) -> None:
-        bad = migrations.write("1_bad.up.sql", "SELEC 1;\n")
-        (tmp_path / "hook_settings.py").write_text(
-            "from realstaging.settings_test import *  # noqa: F403\n"
-            f"SQLMIGRATE_DIR = {str(migrations.path)!r}\n"
-        )
-        database = f"runner_{uuid.uuid4().hex[:10]}"
-        url = urlsplit(os.environ["TEST_DATABASE_URL"])._replace(path=f"/{database}").geturl()
-        environment = {
-            **os.environ,
-            "TEST_DATABASE_URL": url,
-            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]),
-        }
-        result = subprocess.run(
-            [*MANAGE_TEST, "--settings=hook_settings", "--noinput"],
-            capture_output=True,
-            text=True,
-            env=environment,
-            cwd=REPO,
-            timeout=120,
-        )
+        migrations.write("1_ok.up.sql", "CREATE TABLE ok (id int);\n")
+        bad = migrations.write("2_bad.up.sql", "SELECT 1;\nSELECT nope FROM ok;\n")
+        result, database = run_django_tests(migrations, tmp_path, keepdb=keepdb)
         assert result.returncode == 1
-        assert (
-            f"sqlmigrate.testing.TestDatabaseMigrationError: SQL migrations failed on test "
-            f"database 'test_{database}' (alias 'default'):\n{bad}:1:1: "
-        ) in result.stderr
-        assert "Ran " not in result.stderr
+        state = (
+            "Nothing of 2_bad.up.sql was applied: its transaction was rolled back and the "
+            "database is still at version 1 (clean).\n"
+        )
+        after = (
+            f"{state}The test database is kept (--keepdb / --reuse-db) as the failure left it; "
+            "run the tests once without --keepdb (pytest: --create-db) to start from a new one."
+            if keepdb
+            else "The test database was dropped: fix the file and run the tests again."
+        )
+        assert result.stderr.endswith(
+            f"TestDatabaseMigrationError: SQL migrations failed on test database "
+            f"'test_{database}' (alias 'default'):\n"
+            f'{bad}:2:8: column "nope" does not exist (42703)\n{after}\n'
+        )
+        for absent in ("Traceback", "During handling of the above exception", "sqlmigrate_up"):
+            assert absent not in result.stderr
+        with django_db_blocker.unblock():
+            assert database_exists(connections["default"], f"test_{database}") is keepdb
+            drop_database(connections["default"], f"test_{database}")
+
+
+def run_django_tests(
+    migrations: Migrations, tmp_path: Path, *, keepdb: bool
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """``manage.py test`` of one test that needs the database, on a server database of its own."""
+    (tmp_path / "hook_settings.py").write_text(
+        "from realstaging.settings_test import *  # noqa: F403\n"
+        f"SQLMIGRATE_DIR = {str(migrations.path)!r}\n"
+    )
+    (tmp_path / "hook_tests.py").write_text(
+        "from django.test import TestCase\n\n\n"
+        "class NeedsTheDatabase(TestCase):\n"
+        "    def test_nothing(self):\n"
+        "        pass\n"
+    )
+    database = f"runner_{uuid.uuid4().hex[:10]}"
+    url = urlsplit(os.environ["TEST_DATABASE_URL"])._replace(path=f"/{database}").geturl()
+    environment = {
+        **os.environ,
+        "TEST_DATABASE_URL": url,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)]),
+    }
+    command = [sys.executable, str(REPO / "manage.py"), "test", "hook_tests"]
+    result = subprocess.run(
+        [*command, "--settings=hook_settings", "--noinput", *(["--keepdb"] if keepdb else [])],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+    return result, database
 
 
 class TestNotAHook:

@@ -49,6 +49,7 @@ def status_lines(status: Status) -> list[str]:
         f"{status.applied} applied, {status.pending} pending"
         + (f", {len(status.drifted)} drifted" if status.drifted else "")
         + (f", {len(status.out_of_order)} out of order" if status.out_of_order else "")
+        + (f", {len(status.unreadable)} unreadable" if status.unreadable else "")
     )
     return lines
 
@@ -83,8 +84,12 @@ def _notes(row: MigrationRow) -> list[str]:
         notes.append("DIRTY: failed part-way; see sqlmigrate_force")
     if row.state == "missing file":
         notes.append("in the database, but no file has this version")
-    if row.outside:
+    if row.adopted:
+        notes.append("adopted (backfill)")
+    elif row.outside:
         notes.append("applied outside sqlmigrate")
+    if row.unreadable is not None:
+        notes.append(f"UNREADABLE ({row.unreadable}): drift not checked, sqlmigrate_up refuses")
     if row.drift is not None:
         what = "whitespace/comments" if row.drift.cosmetic else "SQL"
         notes.append(f"DRIFT: file changed since it was applied ({what})")
@@ -118,7 +123,9 @@ def _row_json(row: MigrationRow) -> dict[str, Any]:
         "applied_at": history.started_at.isoformat() if history else None,
         "duration_ms": history.duration_ms if history else None,
         "applied_outside_sqlmigrate": row.outside,
+        "adopted": row.adopted,
         "drift": row.drift is not None,
         "drift_cosmetic": row.drift.cosmetic if row.drift else None,
         "out_of_order": row.out_of_order,
+        "unreadable": row.unreadable,
     }
