@@ -3,6 +3,9 @@
 Every file is read and parsed with PostgreSQL's parser exactly as ``up``
 would before running it; names, versions and pairs are checked. With a
 database alias, drift and out-of-order files are checked too (read-only).
+With ``lint``, the up files are linted by squawk too (``lint.py``); down
+files are not: they undo, so they drop what the up made, and squawk's
+drop rules would flag every one of them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .exceptions import SQLMigrateError
+from .lint import LintReport, lint_configured
 from .source import Migration, display_path, load_source, read_sql
 from .sql import parse_migration
 from .status import read_status
@@ -23,13 +27,17 @@ class Report:
     migrations: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: squawk's findings, with ``lint``
+    lint: LintReport | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and (self.lint is None or self.lint.ok)
 
 
-def validate(directory: Path, *, strict: bool = False, using: str | None = None) -> Report:
+def validate(
+    directory: Path, *, strict: bool = False, using: str | None = None, lint: bool = False
+) -> Report:
     report = Report(directory)
     try:
         source = load_source(directory)
@@ -42,6 +50,8 @@ def validate(directory: Path, *, strict: bool = False, using: str | None = None)
         _check_pair(migration, report, strict)
     if using is not None:
         _check_database(directory, using, report)
+    if lint:
+        report.lint = lint_configured([m.up.path for m in source if m.up is not None])
     return report
 
 
