@@ -23,7 +23,7 @@ import os
 import shutil
 import subprocess
 import sysconfig
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,9 @@ from .source import display_path
 
 #: every wait has a deadline: squawk lints thousands of files in well under this
 SQUAWK_TIMEOUT = 60.0
+#: bytes of file names per squawk process, far below the kernel's argument limit (2 MB
+#: on Linux, 256 KB on macOS): a folder of a few thousand files is one process
+ARGUMENT_BYTES = 100_000
 NOT_INSTALLED = "squawk is not installed: pip install 'django-sqlmigrate[lint]'; lint skipped"
 RULES_URL = "https://squawkhq.com/docs/"
 
@@ -120,28 +123,50 @@ def lint_files(
     exclude: Iterable[str] = (),
     squawk: str | None = None,
 ) -> LintReport:
-    """Lint ``paths`` with one squawk process; ``exclude`` turns rules off."""
+    """Lint ``paths`` with one squawk process (per ARGUMENT_BYTES of names);
+    ``exclude`` turns rules off."""
     report = LintReport(files=len(paths))
-    if not paths:
-        return report
-    binary = find_squawk(squawk)
-    if binary is None:
+    binary = find_squawk(squawk) if paths else None
+    if paths and binary is None:
         report.skipped = NOT_INSTALLED
-        return report
-    command = [binary, "--reporter", "json", *_exclude_args(exclude)]
-    command.extend(str(path) for path in paths)
+    elif binary is not None:
+        command = [binary, "--reporter", "json", *_exclude_args(exclude)]
+        for batch in _batches(paths):
+            _run(command, batch, report)
+            if report.skipped or report.error:
+                break
+        # squawk lints files in parallel; report them in the order asked (version order)
+        order = {path: index for index, path in enumerate(paths)}
+        report.findings.sort(key=lambda f: (order.get(f.path, len(order)), f.line, f.column))
+    return report
+
+
+def _batches(paths: Sequence[Path]) -> Iterator[Sequence[Path]]:
+    start, size = 0, 0
+    for index, path in enumerate(paths):
+        size += len(str(path)) + 1
+        if size > ARGUMENT_BYTES and index > start:
+            yield paths[start:index]
+            start, size = index, len(str(path)) + 1
+    yield paths[start:]
+
+
+def _run(command: list[str], paths: Sequence[Path], report: LintReport) -> None:
     try:
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=SQUAWK_TIMEOUT, check=False
+            [*command, *map(str, paths)],
+            capture_output=True,
+            text=True,
+            timeout=SQUAWK_TIMEOUT,
+            check=False,
         )
     except OSError as error:
-        report.skipped = f"{NOT_INSTALLED} ({binary}: {error.strerror})"
-        return report
+        report.skipped = f"{NOT_INSTALLED} ({command[0]}: {error.strerror})"
+        return
     except subprocess.TimeoutExpired:
         report.error = f"squawk did not finish in {SQUAWK_TIMEOUT:.0f} s"
-        return report
+        return
     _read_output(done, {str(path): path for path in paths}, report)
-    return report
 
 
 def _exclude_args(exclude: Iterable[str]) -> list[str]:
@@ -161,7 +186,7 @@ def _read_output(
     if not isinstance(rows, list):
         report.error = f"squawk failed (exit status {done.returncode}): {_first_line(done)}"
         return
-    report.findings = [_finding(row, paths) for row in rows]
+    report.findings.extend(_finding(row, paths) for row in rows)
 
 
 def _finding(row: dict[str, Any], paths: dict[str, Path]) -> Finding:

@@ -6,14 +6,14 @@ statement (NOISE), so each case shows the one rule it is about.
 
 from __future__ import annotations
 
-import shutil
 import stat
 from pathlib import Path
 
 import pytest
+from django.core.checks import Tags, run_checks
 from django.test import override_settings
 
-from sqlmigrate import checks
+from sqlmigrate import checks, lint
 from sqlmigrate.lint import NOT_INSTALLED, find_squawk, lint_files
 
 from .conftest import Migrations, Schema, run_command
@@ -171,12 +171,16 @@ def test_squawk_failure_is_an_error(migrations: Migrations) -> None:
     assert result.code == 1
 
 
-def test_one_squawk_process_for_all_files(migrations: Migrations, tmp_path: Path) -> None:
-    real = shutil.which("squawk") or find_squawk()
-    log = tmp_path / "calls.log"
-    wrapper = tmp_path / "squawk-logged"
-    wrapper.write_text(f'#!/bin/sh\necho "$#" >> {log}\nexec {real} "$@"\n')
+def logged_squawk(tmp_path: Path) -> tuple[Path, Path]:
+    """A squawk that logs how many arguments each call had, then runs the real one."""
+    log, wrapper = tmp_path / "calls.log", tmp_path / "squawk-logged"
+    wrapper.write_text(f'#!/bin/sh\necho "$#" >> {log}\nexec {find_squawk()} "$@"\n')
     wrapper.chmod(0o755)
+    return wrapper, log
+
+
+def test_one_squawk_process_for_all_files(migrations: Migrations, tmp_path: Path) -> None:
+    wrapper, log = logged_squawk(tmp_path)
     for version in range(1, 21):
         migrations.pair(version, f"drop{version}", DROP, DROP)
     with override_settings(SQLMIGRATE_SQUAWK=str(wrapper), SQLMIGRATE_LINT_EXCLUDE=NOISE):
@@ -184,6 +188,17 @@ def test_one_squawk_process_for_all_files(migrations: Migrations, tmp_path: Path
     assert result.out.splitlines()[-1] == "lint: 20 finding(s) in 20 file(s)"
     # one call: --reporter json --exclude=... and the 20 up files
     assert log.read_text() == "23\n"
+
+
+def test_long_argument_lists_are_split(
+    migrations: Migrations, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrapper, log = logged_squawk(tmp_path)
+    paths = [migrations.write(f"{v}_drop.up.sql", DROP) for v in range(1, 11)]
+    monkeypatch.setattr(lint, "ARGUMENT_BYTES", 4 * (len(str(paths[-1])) + 1))
+    report = lint_files(paths, exclude=NOISE, squawk=str(wrapper))
+    assert [finding.path for finding in report.findings] == paths
+    assert log.read_text().split() == ["7", "7", "5"]  # 4 + 4 + 2 files
 
 
 # -- SQLMIGRATE_LINT: up --dry-run and check --database: pending files only ------------
@@ -244,6 +259,8 @@ def test_check_warns_per_finding_in_pending_files(applied_and_pending: Migration
     ):
         messages = checks.check_lint(databases=["default"])
         assert checks.check_lint() == []  # without --database: nothing to lint
+        registered = run_checks(databases=["default"], tags=[Tags.database])
+        assert [m.id for m in registered if m.id == "sqlmigrate.W004"] == ["sqlmigrate.W004"]
     assert [(m.id, m.msg, m.hint) for m in messages] == [
         (
             "sqlmigrate.W004",
