@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import sysconfig
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,10 +135,33 @@ def lint_files(
             _run(command, batch, report)
             if report.skipped or report.error:
                 break
+        report.findings = _in_characters(report.findings)
         # squawk lints files in parallel; report them in the order asked (version order)
         order = {path: index for index, path in enumerate(paths)}
         report.findings.sort(key=lambda f: (order.get(f.path, len(order)), f.line, f.column))
     return report
+
+
+def _in_characters(findings: list[Finding]) -> list[Finding]:
+    """Columns in characters, as sqlmigrate's other errors and editors count them: squawk
+    counts UTF-8 bytes (and a leading BOM, which sqlmigrate drops before sending)."""
+    lines: dict[Path, list[bytes]] = {}
+    converted = []
+    for finding in findings:
+        if finding.path not in lines:
+            try:
+                lines[finding.path] = finding.path.read_bytes().split(b"\n")
+            except OSError:
+                lines[finding.path] = []
+        text = lines[finding.path]
+        line = text[finding.line - 1] if finding.line <= len(text) else b""
+        before = line[: finding.column - 1]
+        if not before.isascii():
+            prefix = before.decode("utf-8", errors="replace")
+            column = len(prefix.removeprefix("\ufeff") if finding.line == 1 else prefix) + 1
+            finding = replace(finding, column=column)
+        converted.append(finding)
+    return converted
 
 
 def _batches(paths: Sequence[Path]) -> Iterator[Sequence[Path]]:
@@ -186,7 +209,10 @@ def _read_output(
     if not isinstance(rows, list):
         report.error = f"squawk failed (exit status {done.returncode}): {_first_line(done)}"
         return
-    report.findings.extend(_finding(row, paths) for row in rows)
+    try:
+        report.findings.extend([_finding(row, paths) for row in rows])
+    except (KeyError, TypeError, ValueError):
+        report.error = f"squawk's JSON report is not in the form sqlmigrate reads: {rows[:1]}"
 
 
 def _finding(row: dict[str, Any], paths: dict[str, Path]) -> Finding:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .exceptions import SQLMigrateError
+from .exceptions import FileReadError, SQLMigrateError
 from .lint import LintReport, lint_configured
 from .source import Migration, display_path, load_source, read_sql
 from .sql import parse_migration
@@ -45,25 +45,37 @@ def validate(
         report.errors.append(str(error))
         return report
     report.migrations = len(source)
+    readable: list[Path] = []
     for migration in source:
-        _check_files(migration, report)
+        readable += _check_files(migration, report)
         _check_pair(migration, report, strict)
     if using is not None:
         _check_database(directory, using, report)
     if lint:
-        report.lint = lint_configured([m.up.path for m in source if m.up is not None])
+        # Files that cannot be read are errors already; squawk would stop at the first.
+        report.lint = lint_configured(readable)
     return report
 
 
-def _check_files(migration: Migration, report: Report) -> None:
+def _check_files(migration: Migration, report: Report) -> list[Path]:
+    """Read and parse both files; the up file's path if it could be read."""
+    readable = []
     for file in (migration.up, migration.down):
         if file is None:
             continue
         report.files += 1
         try:
-            parse_migration(read_sql(file), display_path(file.path))
+            text = read_sql(file)
+        except FileReadError as error:
+            report.errors.append(str(error))
+            continue
+        if file.direction == "up":
+            readable.append(file.path)
+        try:
+            parse_migration(text, display_path(file.path))
         except SQLMigrateError as error:
             report.errors.append(str(error))
+    return readable
 
 
 def _check_pair(migration: Migration, report: Report, strict: bool) -> None:

@@ -16,7 +16,7 @@ from django.test import override_settings
 from sqlmigrate import checks, lint
 from sqlmigrate.lint import NOT_INSTALLED, find_squawk, lint_files
 
-from .conftest import Migrations, Schema, run_command
+from .conftest import Migrations, Schema, database_url, run_command, run_manage
 
 NOISE = ["prefer-robust-stmts", "require-lock-timeout", "require-statement-timeout"]
 NOT_NULL = "ALTER TABLE jobs ADD COLUMN priority bigint NOT NULL;\n"
@@ -52,6 +52,13 @@ def found(path: Path, exclude: list[str]) -> list[tuple[int, int, str]]:
         pytest.param(IGNORED_DROP, NOISE, [(3, 18, "ban-drop-column")], id="ignore-comment"),
         pytest.param(DROP, [*NOISE, "ban-drop-column"], [], id="excluded-rule"),
         pytest.param(CLEAN, [], [], id="clean"),
+        pytest.param(
+            '-- "jöbs" ünïcode\nALTER TABLE "jöbs" DROP COLUMN a;\n',
+            NOISE,
+            [(2, 20, "ban-drop-column")],
+            id="columns-in-characters",
+        ),
+        pytest.param("\ufeff" + DROP, NOISE, [(1, 18, "ban-drop-column")], id="bom"),
         pytest.param(
             DROP,
             [],
@@ -106,6 +113,22 @@ def test_validate_lint_groups_findings_per_file(migrations: Migrations) -> None:
     ]
     assert result.err == f"2 problem(s) in {migrations.path}"
     assert result.code == 1
+
+
+def test_validate_lint_from_the_shell(migrations: Migrations) -> None:
+    migrations.pair(1, "drop", "-- squawk-ignore prefer-robust-stmts\n" + DROP, "")
+    done = run_manage(
+        "sqlmigrate_validate", "--lint", "--path", str(migrations.path), url=database_url()
+    )
+    path = migrations.path / "1_drop.up.sql"
+    assert done.stdout.splitlines()[:2] == [
+        f"{path}: 3 finding(s)",
+        f"  {path}:2:1: require-lock-timeout: Missing `set lock_timeout` before potentially slow "
+        "ACCESS EXCLUSIVE lock operations",
+    ]
+    assert done.stdout.splitlines()[-1] == "lint: 3 finding(s) in 1 file(s)"
+    assert done.stderr == f"error: 3 problem(s) in {migrations.path}\n"
+    assert done.returncode == 1
 
 
 def test_validate_lint_clean(migrations: Migrations) -> None:
@@ -177,6 +200,32 @@ def logged_squawk(tmp_path: Path) -> tuple[Path, Path]:
     wrapper.write_text(f'#!/bin/sh\necho "$#" >> {log}\nexec {find_squawk()} "$@"\n')
     wrapper.chmod(0o755)
     return wrapper, log
+
+
+def test_unreadable_file_is_an_error_and_the_others_are_linted(migrations: Migrations) -> None:
+    migrations.pair(1, "latin1", b"SELECT 'caf\xe9';\n", "")
+    migrations.pair(2, "drop", DROP, "")
+    with override_settings(SQLMIGRATE_LINT_EXCLUDE=NOISE):
+        result = run_command("sqlmigrate_validate", "--lint", path=migrations.path)
+    latin1, drop = migrations.path / "1_latin1.up.sql", migrations.path / "2_drop.up.sql"
+    assert result.out.splitlines()[:2] == [f"{drop}: 1 finding(s)", f"  {drop}:1:18: {DROP_LINE}"]
+    assert result.err.splitlines() == [
+        f"error: {latin1}:1:12: not valid UTF-8 (byte 0xe9); save the file as UTF-8",
+        f"2 problem(s) in {migrations.path}",
+    ]
+    assert result.code == 1
+
+
+def test_unexpected_report_is_an_error(migrations: Migrations, tmp_path: Path) -> None:
+    other = tmp_path / "squawk-other"  # a squawk whose JSON is not what 2.x writes
+    other.write_text('#!/bin/sh\necho \'[{"path": "x"}]\'\nexit 1\n')
+    other.chmod(0o755)
+    path = migrations.write("1_drop.up.sql", DROP)
+    report = lint_files([path], squawk=str(other))
+    assert report.error == (
+        "squawk's JSON report is not in the form sqlmigrate reads: [{'path': 'x'}]"
+    )
+    assert (report.findings, report.ok) == ([], False)
 
 
 def test_one_squawk_process_for_all_files(migrations: Migrations, tmp_path: Path) -> None:

@@ -3,9 +3,8 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import CommandError
-
 from ...conf import settings
+from ...exceptions import SQLMigrateError
 from ...lint import LintReport
 from ...validate import validate
 from ..base import SQLMigrateCommand
@@ -46,7 +45,8 @@ class Command(SQLMigrateCommand):
             self.stderr.write(f"error: {error}")
         problems = len(report.errors) + (self._write_lint(report.lint) if report.lint else 0)
         if problems:
-            raise CommandError(f"{problems} problem(s) in {directory}")
+            # an SQLMigrateError: from the shell it prints as ``error: ...``, exit status 1
+            raise SQLMigrateError(f"{problems} problem(s) in {directory}")
         if options["verbosity"] >= 1:
             self.stdout.write(
                 f"ok: {report.migrations} migrations, {report.files} files in {directory}"
