@@ -15,5 +15,6 @@ class SQLMigrateConfig(AppConfig):
         register(checks.check_settings)
         register(checks.check_migrations_folder)
         register(checks.check_databases, Tags.database)
+        register(checks.check_lint, Tags.database)
         # Does nothing until a test database is created with SQLMIGRATE_TEST_DATABASES set.
         testing.install()

@@ -17,11 +17,15 @@ Ids are ``sqlmigrate.<id>``; they are stable (README: "System checks").
 | W001 | Warning | SQL migrations pending                           | `sqlmigrate_up`              |
 | W002 | Warning | database unreadable: db checks skipped           | start it / fix DATABASES     |
 | W003 | Warning | database ahead of the files (older release?)     | deploy the newer files       |
+| W004 | Warning | squawk finding, pending file (SQLMIGRATE_LINT)   | fix it, or squawk-ignore it  |
+| W005 | Warning | SQLMIGRATE_LINT on, but lint could not run       | pip install '...[lint]'      |
 
 E001, E007-E010 and W001-W003 are database checks, tagged ``database``: like
 Django's own, they run only for the aliases given with ``check --database``,
 during ``migrate`` and in the test runner. They read through
 ``status.read_status``: no lock, no table created, a short statement timeout.
+W004/W005 (``check_lint``) are database checks too: only pending files are
+linted, since an applied file cannot be changed any more.
 E007-E010 are the states in which ``sqlmigrate_up`` would refuse to run;
 W003 is E007 when the database is past the last file and SQLMIGRATE_STRICT
 is off. Aliases on a database sqlmigrate does not support are skipped.
@@ -32,6 +36,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
@@ -45,6 +50,7 @@ from .identifiers import check_table_name
 from .source import display_path, load_source
 
 if TYPE_CHECKING:
+    from .lint import Finding
     from .status import MigrationRow, Status
 
 
@@ -80,6 +86,28 @@ def check_databases(
         if supported(alias):
             messages.extend(database_messages(read_status(using=alias)))
     return messages
+
+
+def check_lint(
+    app_configs: Any = None, databases: Iterable[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """SQLMIGRATE_LINT: W004 per squawk finding in the files pending on ``databases``."""
+    if not databases or not settings.lint or _check_tables():
+        return []
+    from .lint import lint_configured
+    from .status import read_status
+
+    pending: dict[Path, None] = {}  # ordered, and a file pending on two aliases once
+    for alias in databases:
+        if supported(alias):
+            status = read_status(using=alias)
+            rows = [row for row in status.rows if row.state == "pending"]
+            pending.update(dict.fromkeys(row.up.path for row in rows if row.up is not None))
+    report = lint_configured(list(pending))
+    if report.skipped or report.error:
+        reason = report.skipped or f"lint skipped: {report.error}"
+        return [Warning(reason, id="sqlmigrate.W005")]
+    return [_finding(finding) for finding in report.findings]
 
 
 def database_messages(status: Status) -> list[CheckMessage]:
@@ -301,4 +329,15 @@ def _pending(status: Status) -> CheckMessage:
         f"({where}; {display_path(status.directory)} goes up to {last}).",
         hint=f"Run '{command('sqlmigrate_up', using=status.using)}' to apply them.",
         id="sqlmigrate.W001",
+    )
+
+
+def _finding(finding: Finding) -> CheckMessage:
+    return Warning(
+        f"{finding.describe()} (squawk, in a pending SQL migration)",
+        hint=(
+            f"{finding.hint}. To accept it, put '-- squawk-ignore {finding.rule}' above the "
+            f"statement, or add {finding.rule!r} to SQLMIGRATE_LINT_EXCLUDE."
+        ),
+        id="sqlmigrate.W004",
     )

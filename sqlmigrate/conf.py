@@ -81,5 +81,24 @@ class Settings:
             return (value,)  # one alias, not its letters
         return tuple(value)
 
+    @property
+    def lint(self) -> bool:
+        """SQLMIGRATE_LINT: lint pending files with squawk in ``up --dry-run`` and ``check``."""
+        return bool(getattr(django_settings, "SQLMIGRATE_LINT", False))
+
+    @property
+    def lint_exclude(self) -> tuple[str, ...]:
+        """SQLMIGRATE_LINT_EXCLUDE: squawk rules turned off, e.g. ``["ban-drop-column"]``."""
+        value = getattr(django_settings, "SQLMIGRATE_LINT_EXCLUDE", ())
+        if isinstance(value, str):
+            return (value,)  # one rule, not its letters
+        return tuple(str(rule) for rule in value or ())
+
+    @property
+    def squawk(self) -> str | None:
+        """SQLMIGRATE_SQUAWK: the squawk executable (a path or a name on PATH); None finds it."""
+        value = getattr(django_settings, "SQLMIGRATE_SQUAWK", None)
+        return str(value) if value else None
+
 
 settings = Settings()

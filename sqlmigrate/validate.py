@@ -3,6 +3,9 @@
 Every file is read and parsed with PostgreSQL's parser exactly as ``up``
 would before running it; names, versions and pairs are checked. With a
 database alias, drift and out-of-order files are checked too (read-only).
+With ``lint``, the up files are linted by squawk too (``lint.py``); down
+files are not: they undo, so they drop what the up made, and squawk's
+drop rules would flag every one of them.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .exceptions import SQLMigrateError
+from .exceptions import FileReadError, SQLMigrateError
+from .lint import LintReport, lint_configured
 from .source import Migration, display_path, load_source, read_sql
 from .sql import parse_migration
 from .status import read_status
@@ -23,13 +27,17 @@ class Report:
     migrations: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: squawk's findings, with ``lint``
+    lint: LintReport | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and (self.lint is None or self.lint.ok)
 
 
-def validate(directory: Path, *, strict: bool = False, using: str | None = None) -> Report:
+def validate(
+    directory: Path, *, strict: bool = False, using: str | None = None, lint: bool = False
+) -> Report:
     report = Report(directory)
     try:
         source = load_source(directory)
@@ -37,23 +45,37 @@ def validate(directory: Path, *, strict: bool = False, using: str | None = None)
         report.errors.append(str(error))
         return report
     report.migrations = len(source)
+    readable: list[Path] = []
     for migration in source:
-        _check_files(migration, report)
+        readable += _check_files(migration, report)
         _check_pair(migration, report, strict)
     if using is not None:
         _check_database(directory, using, report)
+    if lint:
+        # Files that cannot be read are errors already; squawk would stop at the first.
+        report.lint = lint_configured(readable)
     return report
 
 
-def _check_files(migration: Migration, report: Report) -> None:
+def _check_files(migration: Migration, report: Report) -> list[Path]:
+    """Read and parse both files; the up file's path if it could be read."""
+    readable = []
     for file in (migration.up, migration.down):
         if file is None:
             continue
         report.files += 1
         try:
-            parse_migration(read_sql(file), display_path(file.path))
+            text = read_sql(file)
+        except FileReadError as error:
+            report.errors.append(str(error))
+            continue
+        if file.direction == "up":
+            readable.append(file.path)
+        try:
+            parse_migration(text, display_path(file.path))
         except SQLMigrateError as error:
             report.errors.append(str(error))
+    return readable
 
 
 def _check_pair(migration: Migration, report: Report, strict: bool) -> None:

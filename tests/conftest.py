@@ -25,6 +25,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from .pgbouncer import pgbouncer  # noqa: F401  (the fixture, for every test module)
+
 REPO = Path(__file__).resolve().parent.parent
 
 

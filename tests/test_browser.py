@@ -2,8 +2,9 @@
 
 Needs the ``playwright`` package and Debian's Chromium at /usr/bin/chromium
 (Playwright's own browser download is not used); skips, saying which is
-missing, without them. ``SQLMIGRATE_SCREENSHOT=1`` also copies the light-mode
-screenshot to docs/admin-status.png.
+missing, without them (fails instead with SQLMIGRATE_REQUIRE_BROWSER=1, as in
+CI). ``SQLMIGRATE_SCREENSHOT=1`` also copies the light-mode screenshot to
+docs/admin-status.png.
 
 The live server answers from its own thread and connection, so the dirty
 state is set through settings: a version table of the test's own in
@@ -16,7 +17,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -28,6 +29,8 @@ from .conftest import REPO
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: set by .ci/run: without Chromium or Playwright the browser tests fail instead of skipping
+REQUIRE_ENV = "SQLMIGRATE_REQUIRE_BROWSER"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -45,16 +48,20 @@ USERNAME, PASSWORD = "oncall", "incident-2024"
 def sync_playwright() -> Any:
     """Playwright's sync API, or a skip that says what is missing."""
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} not found: apt-get install chromium"
-        print(reason)
-        pytest.skip(reason)
+        unavailable(f"{CHROMIUM} not found: apt-get install chromium")
     try:
         from playwright.sync_api import sync_playwright as start
     except ImportError:
-        reason = "the playwright package is not installed: pip install playwright"
-        print(reason)
-        pytest.skip(reason)
+        unavailable("the playwright package is not installed: pip install playwright")
     return start()
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip with the reason, or fail where the browser is required (CI)."""
+    print(reason)
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_ENV}=1)", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture
@@ -184,3 +191,20 @@ def check_sql_page(page: Any) -> None:
     assert (
         page.locator(".breadcrumbs").inner_text().endswith("0010_add_staging_jobs_indexes.up.sql")
     )
+
+
+@pytest.mark.parametrize(
+    ("required", "outcome"),
+    [
+        pytest.param("", pytest.skip.Exception, id="skip"),
+        pytest.param("1", pytest.fail.Exception, id="fail"),
+    ],
+)
+def test_missing_browser_skips_unless_required(
+    monkeypatch: pytest.MonkeyPatch, required: str, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setenv(REQUIRE_ENV, required)
+    with pytest.raises(outcome) as raised:
+        unavailable("/usr/bin/chromium not found: apt-get install chromium")
+    suffix = f" ({REQUIRE_ENV}=1)" if required else ""
+    assert str(raised.value) == f"/usr/bin/chromium not found: apt-get install chromium{suffix}"

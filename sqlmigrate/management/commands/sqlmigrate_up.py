@@ -4,6 +4,9 @@ from argparse import ArgumentParser
 from typing import Any
 
 from ... import engine
+from ...conf import settings
+from ...engine import RunResult
+from ...lint import lint_configured
 from ..base import SQLMigrateCommand, count_argument
 
 
@@ -18,3 +21,17 @@ class Command(SQLMigrateCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         result = engine.up(options["n"], **self.run_options(options))
         self.report(result, options)
+        if options["dry_run"] and settings.lint and options["verbosity"] >= 1:
+            self._lint_plan(result)
+
+    def _lint_plan(self, result: RunResult) -> None:
+        """SQLMIGRATE_LINT: squawk's findings on the files that would run, under the plan.
+        A preview: findings do not change the exit status (``sqlmigrate_validate --lint``
+        is the gate)."""
+        paths = [item.step.file.path for item in result.planned if item.step.file is not None]
+        lint = lint_configured(paths)
+        if lint.skipped or lint.error:
+            self.stderr.write(f"warning: {lint.skipped or f'lint failed: {lint.error}'}")
+        elif paths:
+            for line in lint.lines():
+                self.stdout.write(line)
