@@ -41,6 +41,7 @@ _DDL_WORDS = frozenset({"CREATE", "DROP", "ALTER"})
 _DDL_TRIGGERS = re.compile(r"concurrently|database|tablespace|subscription|system", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 _ENDS_TRANSACTION = re.compile(r"commit|rollback", re.IGNORECASE)
+_SET_TRIGGERS = re.compile(r"encoding|names|standard_conforming", re.IGNORECASE)
 
 COPY_FROM_STDIN = (
     "COPY ... FROM STDIN needs psql to send the data that follows it; sqlmigrate sends "
@@ -57,6 +58,14 @@ _CLIENT_ENCODING = (
     "SET client_encoding changes how the server decodes the bytes sqlmigrate sends after it; "
     "migration files are read and sent as UTF-8. Remove it (convert the file to UTF-8, or "
     "use convert_from() for foreign bytes); nothing was run"
+)
+
+
+_STANDARD_STRINGS = (
+    "standard_conforming_strings = off makes the server read backslashes in '...' strings "
+    "differently from how sqlmigrate split this file, so what runs could differ from what "
+    "was checked. Remove it and write E'...' strings where you need backslash escapes; "
+    "nothing was run"
 )
 
 
@@ -81,7 +90,7 @@ def classify(text: str, start: int, end: int) -> Statement:
         return Statement(start, end)
     if word in _DDL_WORDS and not _DDL_TRIGGERS.search(text, start, end):
         return Statement(start, end)
-    if word == "SET" and not re.search("encoding|names", text[start:end], re.IGNORECASE):
+    if word == "SET" and not _SET_TRIGGERS.search(text, start, end):
         return Statement(start, end)
     try:
         node = pg_parser.parse_sql(text[start:end])[0].stmt
@@ -108,6 +117,8 @@ def _refuse(node: Any, offset: int) -> None:
         raise RefusedStatement(offset, _DISCARD_ALL)
     if kind == "VariableSetStmt" and _sets_client_encoding(node):
         raise RefusedStatement(offset, _CLIENT_ENCODING)
+    if kind == "VariableSetStmt" and _turns_off_standard_strings(node):
+        raise RefusedStatement(offset, _STANDARD_STRINGS)
     if kind == "CopyStmt" and node.filename is None and not getattr(node, "is_program", False):
         raise RefusedStatement(offset, COPY_FROM_STDIN if node.is_from else _COPY_TO_STDOUT)
 
@@ -115,6 +126,13 @@ def _refuse(node: Any, offset: int) -> None:
 def _sets_client_encoding(node: Any) -> bool:
     # SET NAMES is stored as client_encoding; RESET and DEFAULT go back to UTF-8.
     return bool(node.name == "client_encoding" and node.kind == VariableSetKind.VAR_SET_VALUE)
+
+
+def _turns_off_standard_strings(node: Any) -> bool:
+    if node.name != "standard_conforming_strings" or node.kind != VariableSetKind.VAR_SET_VALUE:
+        return False
+    values = [getattr(getattr(arg, "val", None), "sval", None) for arg in node.args or ()]
+    return values != ["on"] and values != ["true"]
 
 
 def _do_block(text: str, start: int, end: int, node: Any) -> Statement:

@@ -239,6 +239,15 @@ CASES = [
         files={"2_enc.up.sql": "CREATE TABLE a (t text);\nSET NAMES 'SQL_ASCII';\n"},
     ),
     case(
+        "standard-strings-off",
+        UP,
+        "error: {dir}/2_scs.up.sql:2:1: standard_conforming_strings = off makes the server read",
+        files={
+            "2_scs.up.sql": "CREATE TABLE a (t text);\nSET standard_conforming_strings = off;\n"
+        },
+        in_process=True,
+    ),
+    case(
         "do-block-commit-inside-begin",
         UP,
         "error: {dir}/2_do.up.sql:2:1: DO block with COMMIT or ROLLBACK cannot run inside a "

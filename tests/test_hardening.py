@@ -411,3 +411,16 @@ def test_refusal_is_a_clean_error(schema: Schema, migrations: Migrations) -> Non
     with pytest.raises(SQLMigrateError, match="DISCARD ALL would release the migration lock"):
         engine.up(path=migrations.path)
     assert schema.tables() == set()
+
+
+def test_a_session_without_standard_strings_is_refused(
+    schema: Schema, migrations: Migrations
+) -> None:
+    """The server would lex backslashes in '' strings unlike the parser that split the file."""
+    migrations.pair(1, "a", "SELECT 'a\\';\nCREATE TABLE a (id int);")
+    url = schema.url.replace("?options=", "?options=-cstandard_conforming_strings%3Doff%20")
+    done = run_manage("sqlmigrate_up", "--path", str(migrations.path), url=url)
+    assert done.returncode == 1
+    assert "standard_conforming_strings = off" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert schema.tables() == set()

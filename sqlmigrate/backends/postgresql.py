@@ -203,6 +203,15 @@ class PostgreSQLBackend:
         self._baseline = self._read_baseline()
 
     def _read_baseline(self) -> Baseline:
+        if self._raw.info.parameter_status("standard_conforming_strings") != "on":
+            self.unlock()
+            raise SQLMigrateError(
+                "this session has standard_conforming_strings = off: the server would read "
+                "backslashes in '...' strings differently from PostgreSQL's parser in "
+                "sqlmigrate, so what runs could differ from what was checked. Turn it on "
+                "(ALTER DATABASE ... SET standard_conforming_strings = on, the default since "
+                "PostgreSQL 9.1) and write E'...' strings for backslash escapes"
+            )
         with self._raw.cursor() as cursor:
             cursor.execute(BASELINE_SQL)
             settings = tuple((str(name), str(value)) for name, value in cursor.fetchall())
