@@ -21,7 +21,7 @@ from django.db import DEFAULT_DB_ALIAS
 
 from . import guards, runner
 from .backends import backend_for
-from .backends.base import VersionState
+from .backends.base import Parse, VersionState
 from .conf import settings
 from .exceptions import (
     CommandArgumentError,
@@ -165,7 +165,8 @@ def _migrate(run: Run, planner: Planner) -> RunResult:
         if steps and session.history is not None and view.exists:
             # Drift matters when something is about to run on top of it.
             _check_drift(run, source, session.history.load(), state.version)
-        prepared = [_prepare(step, parsed, sums=not run.dry_run) for step in steps]
+        parse = session.backend.parse
+        prepared = [_prepare(step, parsed, parse, sums=not run.dry_run) for step in steps]
         if run.dry_run:
             return RunResult((), state.version, state.version, planned=tuple(prepared))
         # Every check passed: from here on the run writes.
@@ -198,7 +199,7 @@ def _preflight(
     except SQLMigrateError:
         return
     for step in steps:
-        _prepare(step, parsed, sums=True)
+        _prepare(step, parsed, session.backend.parse, sums=True)
 
 
 def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[AppliedMigration]:
@@ -269,8 +270,9 @@ def _late_steps(
 ParseCache = dict[MigrationFile, PreparedStep]
 
 
-def _prepare(step: Step, parsed: ParseCache, *, sums: bool) -> PreparedStep:
-    """Read and parse a step's file: the pre-flight, done for every step first.
+def _prepare(step: Step, parsed: ParseCache, parse: Parse, *, sums: bool) -> PreparedStep:
+    """Read and parse a step's file (with the vendor's ``parse``): the pre-flight, done
+    for every step first.
 
     ``sums``: also hash the file for its history row (dry runs record nothing).
     A file is read and parsed once per run (``parsed``), whichever steps use it.
@@ -281,12 +283,10 @@ def _prepare(step: Step, parsed: ParseCache, *, sums: bool) -> PreparedStep:
     known = parsed.get(file)
     if known is not None and (known.sums is not None or not sums):
         return PreparedStep(step, known.sql, known.location, known.sums)
-    from .sql import parse_migration  # pglast: 30 ms to import, only when there is work
-
     location = display_path(file.location)
     data, text = read_migration(file)
     hashed = checksums(data, text) if sums else None
-    sql = parse_migration(text, location)
+    sql = parse(text, location)
     # A big data file should not be held twice while it runs: as bytes when
     # they are its text exactly (ASCII, no BOM), else as text.
     big = sql.single_statement and len(data) > runner.BIG_STATEMENT

@@ -1,6 +1,6 @@
 """Offline checks of a migrations folder, for CI: no database needed.
 
-Every file is read and parsed with PostgreSQL's parser exactly as ``up``
+Every file is read and parsed with its vendor's parser exactly as ``up``
 would before running it; names, versions and pairs are checked. With a
 database alias, drift and out-of-order files are checked too (read-only).
 With ``lint``, the up files are linted by squawk too (``lint.py``); down
@@ -13,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from .backends import Parse, parser_for
 from .exceptions import FileReadError, SQLMigrateError
 from .lint import LintReport, lint_configured
 from .source import Migration, display_path, load_source, read_sql
-from .sql import parse_migration
 from .status import read_status
 
 
@@ -46,8 +48,9 @@ def validate(
         return report
     report.migrations = len(source)
     readable: list[Path] = []
+    parse = parser_for(_vendor(using))
     for migration in source:
-        readable += _check_files(migration, report)
+        readable += _check_files(migration, report, parse)
         _check_pair(migration, report, strict)
     if using is not None:
         _check_database(directory, using, report)
@@ -57,7 +60,14 @@ def validate(
     return report
 
 
-def _check_files(migration: Migration, report: Report) -> list[Path]:
+def _vendor(using: str | None) -> str:
+    """Whose SQL the files are: the alias's vendor (the default alias's without one;
+    PostgreSQL when there is none). Reading ``vendor`` does not connect."""
+    alias = using or DEFAULT_DB_ALIAS
+    return connections[alias].vendor if alias in connections.settings else "postgresql"
+
+
+def _check_files(migration: Migration, report: Report, parse: Parse) -> list[Path]:
     """Read and parse both files; the up file's path if it could be read."""
     readable = []
     for file in (migration.up, migration.down):
@@ -72,7 +82,7 @@ def _check_files(migration: Migration, report: Report) -> list[Path]:
         if file.direction == "up":
             readable.append(file.path)
         try:
-            parse_migration(text, display_path(file.path))
+            parse(text, display_path(file.path))
         except SQLMigrateError as error:
             report.errors.append(str(error))
     return readable

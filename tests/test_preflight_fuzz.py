@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pglast import parser as pg_parser
 
-from sqlmigrate import splitting
+from sqlmigrate.backends.postgresql import splitting
+from sqlmigrate.backends.postgresql.parsing import parse_migration
 from sqlmigrate.exceptions import SqlParseError
-from sqlmigrate.sql import ParsedSql, parse_migration
+from sqlmigrate.sql import ParsedSql
 
 FILE = "f.up.sql"
 MEANINGLESS = {"SQL_COMMENT", "C_COMMENT", "ASCII_59"}

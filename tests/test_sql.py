@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sqlmigrate import splitting
+from sqlmigrate.backends.postgresql import splitting
+from sqlmigrate.backends.postgresql.parsing import parse_migration
 from sqlmigrate.exceptions import SqlParseError
-from sqlmigrate.sql import ParsedSql, parse_migration
+from sqlmigrate.sql import ParsedSql
 
 FILE = "migrations/0001_x.up.sql"
 NOTHING_RUN = "; nothing was run"

@@ -1,11 +1,17 @@
-"""One small backend per database vendor: version table, lock, running SQL."""
+"""One folder per database vendor: version table, lock, and how a file is
+split, classified and run (``backends/<vendor>/``); ``base`` is the contract."""
 
 from __future__ import annotations
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from ..exceptions import ConfigurationError
-from .base import Backend
+from .base import Backend, Parse
+
+__all__ = ["VENDORS", "Backend", "Parse", "backend_for", "parser_for"]
+
+#: vendors sqlmigrate has a backend for, as Django names them (``connection.vendor``)
+VENDORS = ("postgresql",)
 
 
 def backend_for(connection: BaseDatabaseWrapper, table: str) -> Backend:
@@ -18,3 +24,14 @@ def backend_for(connection: BaseDatabaseWrapper, table: str) -> Backend:
         f"database alias {connection.alias!r} uses {connection.vendor}; sqlmigrate supports "
         f"PostgreSQL so far"
     )
+
+
+def parser_for(vendor: str) -> Parse:
+    """The vendor's ``parse(text, location)``, without a connection (validate, pre-flight).
+
+    Imported on first use: a parser library costs tens of milliseconds to load."""
+    if vendor == "postgresql":
+        from .postgresql.parsing import parse_migration
+
+        return parse_migration
+    raise ConfigurationError(f"sqlmigrate has no SQL parser for {vendor}")

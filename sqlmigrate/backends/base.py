@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..exceptions import SQLMigrateError
+
+if TYPE_CHECKING:
+    from ..sql import ParsedSql
+
+#: a vendor's parser: (file text, location for messages) -> the file ready to run
+Parse = Callable[[str, str], "ParsedSql"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,11 @@ class Backend(Protocol):
     table_label: str
     #: seconds any of sqlmigrate's own statements may wait for a lock (set by ``lock``)
     wait_timeout: float
+
+    def parse(self, text: str, location: str) -> ParsedSql:
+        """Split, classify and check a file for this vendor; raises SqlParseError with
+        FILE:LINE:COL. What it returns is sent exactly as the file says (the exact-text
+        rule): statements, and only whitespace, ``;`` and comments between them."""
 
     def open(self) -> None:
         """Connect and learn where the version table lives; takes no lock."""

@@ -15,10 +15,9 @@ scanner only, so a syntax error inside it surfaces when the server runs it.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any
 
 from pglast import parser as pg_parser
 
@@ -28,28 +27,6 @@ GIANT = 8 << 20
 #: how much of a giant statement the scanner takes at a time
 SCAN_STEP = 256 << 10
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
-
-
-@dataclass(frozen=True, slots=True)
-class Statement:
-    """One statement: ``text[start:end]``, without its terminating semicolon."""
-
-    start: int
-    end: int
-    #: why it cannot run inside a transaction block, or None
-    no_transaction: str | None = None
-    #: transaction control: "begin", "begin-with-options", "end", "end-other", "other"
-    transaction: str | None = None
-    #: a CALL (or a DO block in a language we cannot read): it may COMMIT, so outside a
-    #: transaction block of the file's own it runs on its own
-    calls: bool = False
-    #: waits for every older snapshot to go (CREATE INDEX CONCURRENTLY, REINDEX CONCURRENTLY)
-    waits_for_snapshots: bool = False
-
-    @property
-    def alone(self) -> bool:
-        """Sent in a message of its own: a transaction block around it would break it."""
-        return self.no_transaction is not None or self.calls
 
 
 class SplitError(Exception):
@@ -194,68 +171,3 @@ def _scan(window: str) -> Sequence[slice]:
         return pg_parser.split(window[:stop], with_parser=False, only_slices=True)
     except pg_parser.ParseError:
         return ()
-
-
-class StatementList(Sequence[Statement]):
-    """Statements stored as two arrays of offsets (16 bytes each), plus the few
-    that carry a classification; a 50 MB file of INSERTs stays small."""
-
-    def __init__(self) -> None:
-        self._starts = array("q")
-        self._ends = array("q")
-        self._special: dict[int, Statement] = {}
-        self._lo, self._hi = 0, 0
-
-    def append(self, statement: Statement) -> None:
-        if statement.transaction or statement.alone or statement.waits_for_snapshots:
-            self._special[len(self._starts)] = statement
-        self._starts.append(statement.start)
-        self._ends.append(statement.end)
-        self._hi = len(self._starts)
-
-    def inner(self) -> StatementList:
-        """A view without the first and the last statement (an unwrapped BEGIN/COMMIT)."""
-        view = StatementList()
-        view._starts, view._ends, view._special = self._starts, self._ends, self._special
-        view._lo, view._hi = self._lo + 1, max(self._lo + 1, self._hi - 1)
-        return view
-
-    def special(self) -> Iterator[Statement]:
-        """The classified statements (transaction control, non-transactional), in order."""
-        for _, statement in self.special_items():
-            yield statement
-
-    def special_items(self) -> Iterator[tuple[int, Statement]]:
-        """(index in this list, statement) of the classified statements, in order."""
-        for index in sorted(self._special):
-            if self._lo <= index < self._hi:
-                yield index - self._lo, self._special[index]
-
-    def spans(self) -> Iterator[tuple[int, int]]:
-        """(start, end) of every statement, in order, without making Statement objects."""
-        return zip(self._starts[self._lo : self._hi], self._ends[self._lo : self._hi], strict=True)
-
-    def starts(self) -> Sequence[int]:
-        return self._starts[self._lo : self._hi]
-
-    def __len__(self) -> int:
-        return self._hi - self._lo
-
-    @overload
-    def __getitem__(self, index: int) -> Statement: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Statement]: ...
-    def __getitem__(self, index: int | slice) -> Statement | Sequence[Statement]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        absolute = self._lo + index
-        found = self._special.get(absolute)
-        return found or Statement(self._starts[absolute], self._ends[absolute])
-
-    def __iter__(self) -> Iterator[Statement]:
-        for index in range(len(self)):
-            yield self[index]

@@ -21,7 +21,8 @@ from pglast.enums import (
     VariableSetKind,
 )
 
-from .splitting import Statement, error_offset
+from ...sql import Statement
+from .splitting import error_offset
 
 _BEGIN_KINDS = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
 _END_KINDS = {

@@ -13,7 +13,7 @@ import math
 import time
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import psycopg.sql
@@ -22,11 +22,11 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import errors as pg_errors
 from psycopg import generators, pq
 
-from ..exceptions import LockLostError, LockTimeoutError, SQLMigrateError
-from ..identifiers import check_table_name, quote_identifier
-from . import pg_waits
-from .base import ExecutionFailed, StatementError, VersionState
-from .pg_state import (
+from ...exceptions import LockLostError, LockTimeoutError, SQLMigrateError
+from ...identifiers import check_table_name, quote_identifier
+from ..base import ExecutionFailed, StatementError, VersionState
+from . import waits as pg_waits
+from .state import (
     BASELINE_SQL,
     LOCK_LOST_MARK,
     ROLES_SQL,
@@ -34,6 +34,9 @@ from .pg_state import (
     bounded,
     lock_guard_sql,
 )
+
+if TYPE_CHECKING:
+    from ...sql import ParsedSql
 
 # golang-migrate database/util.go: crc32(names joined by NUL) * salt mod 2**32
 ADVISORY_LOCK_SALT = 1486364155
@@ -73,6 +76,11 @@ class PostgreSQLBackend:
         self._baseline: Baseline | None = None
         #: seconds any of sqlmigrate's own statements may wait for a lock
         self.wait_timeout = DEFAULT_WAIT
+
+    def parse(self, text: str, location: str) -> ParsedSql:
+        from .parsing import parse_migration  # pglast: 30 ms to import, only when needed
+
+        return parse_migration(text, location)
 
     # -- session ---------------------------------------------------------
     def open(self) -> None:
@@ -259,7 +267,7 @@ class PostgreSQLBackend:
 
     # -- session state and waits ------------------------------------------------
     def restore_sql(self) -> str:
-        """Statements putting the session back as the run found it (see pg_state)."""
+        """Statements putting the session back as the run found it (see state.py)."""
         return self._baseline.restore_sql() if self._baseline is not None else ""
 
     def restore(self) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..identifiers import quote_identifier
+from ...identifiers import quote_identifier
 
 #: GUCs this session set itself (Django, the caller, sqlmigrate): to put back after a file
 BASELINE_SQL = (

@@ -1,0 +1,215 @@
+"""Split and check a migration file with PostgreSQL's own parser (pglast).
+
+Every pending file goes through ``parse_migration`` before the first one
+runs (and before the lock is taken). The result says where each statement
+is, and whether the file can run inside one transaction together with its
+version update ("atomic") or needs golang-migrate's dirty-flag protocol.
+
+The rule it keeps: what the server executes is exactly the file's text. A
+file that cannot be sent faithfully (a NUL byte, psql-only input, text the
+splitter would drop) is refused here with FILE:LINE:COL, before anything runs.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+
+from pglast import parser as pg_parser
+
+from ...exceptions import SqlParseError
+from ...source import line_col
+from ...sql import ParsedSql, Statement, StatementList
+from .classify import COPY_FROM_STDIN, RefusedStatement, classify
+from .splitting import SplitError, split_statements
+
+_META_COMMAND = re.compile(r"\\[A-Za-z!?]*")
+# Between statements only PostgreSQL's whitespace and semicolons, or comments.
+_PLAIN_GAP = re.compile(r"[ \t\n\r\f\v;]*")
+_GAP_TOKENS = frozenset({"SQL_COMMENT", "C_COMMENT", "ASCII_59"})
+_UNLOCK_ALL = re.compile(r"pg_advisory_unlock_all", re.IGNORECASE)
+
+
+def parse_migration(text: str, location: str) -> ParsedSql:
+    """Split, classify and check ``text``; raises SqlParseError naming FILE:LINE:COL."""
+    _refuse_nul(text, location)
+    statements = StatementList()
+    try:
+        for start, end in split_statements(text):
+            statements.append(classify(text, start, end))
+    except SplitError as error:
+        raise _diagnose(text, location, error.message, error.offset) from None
+    except RefusedStatement as refused:
+        raise SqlParseError(_where(text, location, refused.offset), refused.message) from None
+    _check_gaps(text, statements, location)
+    _refuse_unlock_all(text, statements, location)
+    return _classified(text, location, statements)
+
+
+def _classified(text: str, location: str, statements: StatementList) -> ParsedSql:
+    wrapped = _unwrap(statements)
+    if wrapped is not None:
+        _reject_inside_block(text, wrapped.special(), location, "the file's own BEGIN ... COMMIT")
+        return ParsedSql(location, text, wrapped, atomic=True)
+    reason_statement = next((s for s in statements.special() if s.transaction or s.alone), None)
+    if reason_statement is None:
+        single = len(statements) == 1
+        return ParsedSql(location, text, statements, atomic=True, single_statement=single)
+    _check_transaction_blocks(text, statements.special(), location)
+    reason = reason_statement.no_transaction or (
+        "CALL: a procedure may COMMIT"
+        if reason_statement.calls
+        else "transaction control inside the file"
+    )
+    line, _ = line_col(text, reason_statement.start)
+    return ParsedSql(location, text, statements, atomic=False, reason=f"{reason} (line {line})")
+
+
+def _refuse_nul(text: str, location: str) -> None:
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise SqlParseError(
+            _where(text, location, nul),
+            "a NUL byte (0x00): PostgreSQL cannot receive it, and everything after it would "
+            "be dropped silently. Remove it (write '\\x00' in a bytea literal if you need the "
+            "value); nothing was run",
+        )
+
+
+def _check_gaps(text: str, statements: StatementList, location: str) -> None:
+    """The exact-text rule: between the statements there is only whitespace, ``;`` and
+    comments, so sending the statements sends every byte that means anything."""
+    previous = 0
+    for start, end in [*statements.spans(), (len(text), len(text))]:
+        if not _PLAIN_GAP.fullmatch(text, previous, start) and not _only_comments(
+            text[previous:start]
+        ):
+            raise SqlParseError(
+                _where(text, location, previous),
+                "sqlmigrate could not split this text into statements faithfully (it would "
+                "not be sent); nothing was run. Please report this file",
+            )
+        previous = max(previous, end)
+
+
+def _only_comments(gap: str) -> bool:
+    try:
+        return all(token.name in _GAP_TOKENS for token in pg_parser.scan(gap))
+    except pg_parser.ParseError:
+        return False
+
+
+def _refuse_unlock_all(text: str, statements: StatementList, location: str) -> None:
+    """``pg_advisory_unlock_all()`` called by the file itself (not inside a function body)."""
+    starts = statements.starts()
+    for match in _UNLOCK_ALL.finditer(text):
+        index = bisect.bisect_right(starts, match.start()) - 1
+        if index < 0 or match.start() >= statements[index].end:
+            continue
+        statement = statements[index]
+        tokens = pg_parser.scan(text[statement.start : statement.end])
+        offset = match.start() - statement.start
+        if any(t.name == "IDENT" and t.start <= offset <= t.end for t in tokens):
+            raise SqlParseError(
+                _where(text, location, match.start()),
+                "pg_advisory_unlock_all() would release the migration lock in the middle of "
+                "the run, so another runner could apply the same migrations. Unlock only the "
+                "keys this migration took (pg_advisory_unlock(key)); nothing was run",
+            )
+
+
+def _diagnose(text: str, location: str, message: str, offset: int) -> SqlParseError:
+    """Turn the parser's complaint into the most useful message we can give."""
+    offset = min(max(offset, 0), len(text))
+    meta = _META_COMMAND.match(text, offset)
+    if meta and meta.group():
+        return SqlParseError(_where(text, location, offset), _meta_command_message(meta.group()))
+    copy = _last_copy_from_stdin(text, offset)
+    if copy is not None:
+        return SqlParseError(_where(text, location, copy), COPY_FROM_STDIN)
+    return SqlParseError(_where(text, location, offset), f"{message}; nothing was run")
+
+
+def _last_copy_from_stdin(text: str, before: int) -> int | None:
+    """Where the last ``COPY ... FROM STDIN`` before ``before`` starts, by SQL tokens.
+
+    Tokens, not a regex over the text: COPY in a comment or a string is not one.
+    """
+    # Only the text just before the error: scanning a whole 50 MB file costs gigabytes.
+    start = max(0, before - 65536)
+    try:
+        tokens = pg_parser.scan(text[start:before])
+    except pg_parser.ParseError:
+        return None
+    found, copy_at, saw_from = None, None, False
+    for token in tokens:
+        if token.name == "COPY":
+            copy_at, saw_from = start + token.start, False
+        elif token.name == "ASCII_59":
+            copy_at = None
+        elif copy_at is not None and token.name == "FROM":
+            saw_from = True
+        elif copy_at is not None and saw_from and token.name == "STDIN":
+            found = copy_at
+    return found
+
+
+def _meta_command_message(command: str) -> str:
+    return (
+        f"psql meta-command {command} is not SQL: migration files go to the server, not "
+        f"to psql (golang-migrate would fail here too). Replace it with plain SQL; nothing "
+        f"was run"
+    )
+
+
+def _unwrap(statements: StatementList) -> StatementList | None:
+    """The inner statements of a file wrapped in its own plain BEGIN; ... COMMIT;.
+
+    Those two give way to sqlmigrate's own transaction, which also holds the
+    version update. None when the file is not wrapped that way.
+    """
+    if len(statements) < 2:
+        return None
+    first, last, inner = statements[0], statements[-1], statements.inner()
+    if first.transaction != "begin" or last.transaction != "end":
+        return None
+    if any(s.transaction for s in inner.special()):
+        return None
+    return inner
+
+
+def _reject_inside_block(
+    text: str, statements: Iterable[Statement], location: str, block: str
+) -> None:
+    for statement in statements:
+        if statement.no_transaction:
+            raise SqlParseError(
+                _where(text, location, statement.start),
+                f"{statement.no_transaction} cannot run inside a transaction block, and this "
+                f"one is inside {block}. Move it to a file of its own without BEGIN/COMMIT; "
+                f"nothing was run",
+            )
+
+
+def _check_transaction_blocks(text: str, statements: Iterable[Statement], location: str) -> None:
+    """A non-atomic file must not leave a transaction open or nest forbidden statements."""
+    open_at: Statement | None = None
+    for statement in statements:
+        if statement.transaction in ("begin", "begin-with-options"):
+            open_at = open_at or statement
+        elif statement.transaction in ("end", "end-other"):
+            open_at = None
+        elif statement.no_transaction and open_at is not None:
+            _reject_inside_block(text, [statement], location, "a BEGIN ... COMMIT block")
+    if open_at is not None:
+        raise SqlParseError(
+            _where(text, location, open_at.start),
+            "this BEGIN is never committed: the file would end inside an open transaction. "
+            "Add COMMIT; at the end; nothing was run",
+        )
+
+
+def _where(text: str, location: str, offset: int) -> str:
+    line, col = line_col(text, offset)
+    return f"{location}:{line}:{col}"
