@@ -503,3 +503,22 @@ class TestWindows:
         ]
         with pytest.raises(SqlParseError, match="unterminated quoted string"):
             parse_migration(f"INSERT INTO t VALUES {values}, ('open);\n", "w.up.sql")
+
+
+@pytest.mark.parametrize(
+    ("text", "atomic"),
+    [
+        ("CREATE VIEW v AS SELECT * FROM subscriptions JOIN system_users USING (id);", True),
+        ("CREATE TABLE database_sizes (tablespace text);", True),
+        ("CREATE /* why */ INDEX CONCURRENTLY i ON t (id);", False),
+        ("CREATE  UNIQUE\n INDEX\tCONCURRENTLY i ON t (id);", False),
+        ("create index concurrently if not exists i on t (id);", False),
+        ("DROP INDEX CONCURRENTLY IF EXISTS i;", False),
+        ("ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY;", False),
+        ("ALTER TABLE subscriptions ADD COLUMN concurrently_seen int;", True),
+        ("ALTER SYSTEM SET work_mem = '8MB';", False),
+        ("-- note\nCREATE DATABASE x;", False),
+    ],
+)
+def test_ddl_is_classified_from_its_first_words(text: str, atomic: bool) -> None:
+    assert parse_migration(text, FILE).atomic is atomic

@@ -37,9 +37,20 @@ CANDIDATE_WORDS = frozenset(
         *("COPY", "CALL", "DO", "SET"),
     }
 )
-# CREATE/DROP/ALTER are parsed only when one of these words is in them.
 _DDL_WORDS = frozenset({"CREATE", "DROP", "ALTER"})
-_DDL_TRIGGERS = re.compile(r"concurrently|database|tablespace|subscription|system", re.IGNORECASE)
+# CREATE/DROP/ALTER are parsed only when their first words can make them refuse a
+# transaction block: read from the statement's head, not searched in its whole text
+# (a view over a table "subscriptions" is no CREATE SUBSCRIPTION).
+_HEAD = 200
+_COMMENT = re.compile(r"--|/\*")
+_DDL_HEAD = re.compile(
+    r"(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY|DROP\s+INDEX\s+CONCURRENTLY"
+    r"|(?:CREATE|DROP)\s+(?:DATABASE|TABLESPACE|SUBSCRIPTION)|ALTER\s+(?:SYSTEM|SUBSCRIPTION))\b",
+    re.IGNORECASE,
+)
+# ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY, ALTER DATABASE ... SET TABLESPACE
+_ALTER_SEARCHED = re.compile(r"ALTER\s+(?:TABLE|DATABASE)\b", re.IGNORECASE)
+_ALTER_TRIGGERS = re.compile(r"concurrently|tablespace", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
 _ENDS_TRANSACTION = re.compile(r"commit|rollback", re.IGNORECASE)
 _SET_TRIGGERS = re.compile(r"encoding|names|standard_conforming", re.IGNORECASE)
@@ -89,7 +100,7 @@ def classify(text: str, start: int, end: int) -> Statement:
     word = first_word(text, start)
     if word not in CANDIDATE_WORDS:
         return Statement(start, end)
-    if word in _DDL_WORDS and not _DDL_TRIGGERS.search(text, start, end):
+    if word in _DDL_WORDS and not _ddl_needs_parse(text, start, end):
         return Statement(start, end)
     if word == "SET" and not _SET_TRIGGERS.search(text, start, end):
         return Statement(start, end)
@@ -110,6 +121,15 @@ def classify(text: str, start: int, end: int) -> Statement:
         calls=type(node).__name__ == "CallStmt",
         waits_for_snapshots=_waits_for_snapshots(node),
     )
+
+
+def _ddl_needs_parse(text: str, start: int, end: int) -> bool:
+    head = text[start : min(end, start + _HEAD)]
+    if _COMMENT.search(head):
+        return True  # a comment between its first words: let the parser read them
+    if _DDL_HEAD.match(head):
+        return True
+    return bool(_ALTER_SEARCHED.match(head) and _ALTER_TRIGGERS.search(text, start, end))
 
 
 def _refuse(node: Any, offset: int) -> None:
