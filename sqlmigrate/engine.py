@@ -22,6 +22,7 @@ from django.db import DEFAULT_DB_ALIAS
 from . import guards, runner
 from .backends import backend_for
 from .backends.base import Parse, VersionState
+from .batch import batches, run_batch
 from .conf import settings
 from .exceptions import (
     CommandArgumentError,
@@ -34,7 +35,7 @@ from .exceptions import (
 from .history import HistoryView, checksums
 from .history_table import HistoryRecorder
 from .planner import Plan, Step, plan_down, plan_goto, plan_out_of_order, plan_up
-from .runner import AppliedMigration, PreparedStep, run_step
+from .runner import AppliedMigration, PreparedStep
 from .session import Run, RunOptions, Session, connection_for, open_session
 from .source import (
     MAX_VERSION,
@@ -205,23 +206,34 @@ def _preflight(
 def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[AppliedMigration]:
     recorder = HistoryRecorder(session.history) if session.history is not None else None
     applied: list[AppliedMigration] = []
-    for item in prepared:
+
+    def done(migration: AppliedMigration) -> None:
+        applied.append(migration)
+        if run.progress is not None:
+            run.progress(migration)
+
+    for group in batches(session.backend, prepared):
         if applied and run.should_stop is not None and run.should_stop():
             break  # like golang-migrate on SIGINT: the running migration finished, no more
-        if item.sql is None:
-            run.say(_nil_warning(item.step))
+        for item in group:
+            if item.sql is None:
+                run.say(_nil_warning(item.step))
         session.backend.check_session()
         if run.starting is not None:
-            run.starting(item.step.label)
-        try:
-            done = run_step(
+            run.starting(group[0].step.label)
+        contexts = [
+            runner.context(
                 session.backend, item, run.hint, recorder, run.hint(*run.rerun), run.sending
             )
+            for item in group
+        ]
+        try:
+            if len(contexts) == 1:
+                done(runner.run_context(contexts[0]))
+            else:
+                run_batch(contexts, done)
         except LockLostError as error:
-            raise LockLostError(_lost_during(run, item, error)) from None
-        applied.append(done)
-        if run.progress is not None:
-            run.progress(done)
+            raise LockLostError(_lost_during(run, group, error)) from None
     return applied
 
 
@@ -312,11 +324,18 @@ def _dirty_fix(run: Run, source: MigrationSource, version: int | None) -> str:
     return " or ".join(options)
 
 
-def _lost_during(run: Run, item: PreparedStep, error: LockLostError) -> str:
+def _lost_during(run: Run, group: list[PreparedStep], error: LockLostError) -> str:
+    item = group[0]
     if item.sql is not None and not item.sql.atomic:
         after = "it is marked dirty: finish or undo it by hand, then sqlmigrate_force"
-    else:
+    elif len(group) == 1:
         after = "it ran in one transaction, so it either committed whole or left nothing"
+    else:
+        item = group[-1]
+        after = (
+            f"they ran in one message from {group[0].step.label}, each in its own "
+            f"transaction, so each either committed whole or left nothing"
+        )
     return (
         f"{error}\nThis happened while running {item.step.label}; {after}. "
         f"Run `{run.hint('sqlmigrate_version')}` to see where the database is."

@@ -118,9 +118,25 @@ def run_step(
 ) -> AppliedMigration:
     """Run one step; ``rerun`` is the command that tries it again after a fix;
     ``sending`` sees the text of each of the file's statements before it is sent."""
+    return run_context(context(backend, prepared, hint, recorder, rerun, sending))
+
+
+def context(
+    backend: Backend,
+    prepared: PreparedStep,
+    hint: CommandHint,
+    recorder: HistoryRecorder | None = None,
+    rerun: str = "python manage.py sqlmigrate_up",
+    sending: Sending | None = None,
+) -> _Context:
+    """Everything running one step needs (``run_context``, or a batch of them)."""
+    return _Context(backend, prepared, hint, recorder, rerun, sending)
+
+
+def run_context(context: _Context) -> AppliedMigration:
+    prepared, backend = context.prepared, context.backend
     step = prepared.step
     started = time.perf_counter()
-    context = _Context(backend, prepared, hint, recorder, rerun, sending)
     if prepared.sql is None:
         backend.write(_closing_sql(context))
     elif prepared.sql.atomic:
@@ -204,6 +220,8 @@ def _atomic_failure(context: _Context, message: _Message, error: StatementError)
         f"database is still at {describe_version(step.before)} (clean)."
     )
     index = _failed_statement(message, error)
+    if index is None and message.count and (error.sqlstate or "").startswith("23"):
+        index = message.first  # a deferred constraint, checked at COMMIT: the file's doing
     if index is None:
         reason, lost = _bookkeeping_reason(context.backend, error)
         _record_failure(context)

@@ -48,9 +48,16 @@ class ExecutionFailed(SQLMigrateError):
     The runner turns it into a MigrationFailedError with FILE:LINE:COL; where
     one of sqlmigrate's own statements fails, its text is the server's message."""
 
-    def __init__(self, error: StatementError) -> None:
+    def __init__(self, error: StatementError, completed: tuple[Outcome, ...] = ()) -> None:
         super().__init__(error.message)
         self.error = error
+        #: what the message's statements before the failing one answered
+        self.completed = completed
+
+
+#: what one statement of a message answered: its command tag ("COMMIT", "INSERT 0 1"),
+#: and the first value of its first row, if it returned rows
+Outcome = tuple[str, str | None]
 
 
 class Backend(Protocol):
@@ -110,7 +117,11 @@ class Backend(Protocol):
     def set_version(self, version: int | None, dirty: bool) -> None:
         """Replace the stored version in a transaction of its own."""
 
-    def execute(self, sql: str | bytes) -> None:
+    #: True when one message may hold several migrations, each in its own transaction
+    #: (``execute`` then answers with every statement's ``Outcome``)
+    batches: bool
+
+    def execute(self, sql: str | bytes) -> list[Outcome]:
         """Send ``sql`` as one simple-query message, no parameters, byte for byte.
 
         Raises ExecutionFailed (``error.statement_index``: how many statements of the

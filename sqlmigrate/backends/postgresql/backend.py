@@ -24,7 +24,7 @@ from psycopg import generators, pq
 
 from ...exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ...identifiers import check_table_name, quote_identifier
-from ..base import ExecutionFailed, StatementError, VersionState
+from ..base import ExecutionFailed, Outcome, StatementError, VersionState
 from . import waits as pg_waits
 from .state import (
     BASELINE_SQL,
@@ -60,6 +60,7 @@ def advisory_lock_id(database_name: str, *additional_names: str) -> int:
 
 class PostgreSQLBackend:
     vendor = "postgresql"
+    batches = True
 
     def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
         check_table_name(table)
@@ -425,7 +426,7 @@ class PostgreSQLBackend:
     def begin(self) -> None:
         self.execute("BEGIN")
 
-    def execute(self, sql: str | bytes) -> None:
+    def execute(self, sql: str | bytes) -> list[Outcome]:
         """Send ``sql`` as one simple-query message; on failure, ``statement_index`` of
         the error says how many of its statements had succeeded (the server stops there)."""
         raw = self._raw
@@ -440,11 +441,14 @@ class PostgreSQLBackend:
         except psycopg.Error as error:
             self._after_error(error)
             raise ExecutionFailed(_statement_error(error)) from None
+        outcomes: list[Outcome] = []
         for index, result in enumerate(results):
             if result.status in _ERROR_RESULTS:
                 failed = pg_errors.error_from_result(result, encoding="utf-8")
                 self._after_error(failed)
-                raise ExecutionFailed(_statement_error(failed, index)) from None
+                raise ExecutionFailed(_statement_error(failed, index), tuple(outcomes)) from None
+            outcomes.append(_outcome(result))
+        return outcomes
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Rows of a query we wrote ourselves (never a migration file), its lock waits bounded."""
@@ -512,6 +516,14 @@ def _version_state(row: tuple[Any, ...]) -> VersionState:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _outcome(result: pq.abc.PGresult) -> Outcome:
+    tag = (result.command_status or b"").decode("ascii", "replace")
+    if result.status == pq.ExecStatus.TUPLES_OK and result.ntuples and result.nfields:
+        value = result.get_value(0, 0)
+        return tag, None if value is None else bytes(value).decode("utf-8", "replace")
+    return tag, None
 
 
 _ENCODING_CHANGED = (
