@@ -95,8 +95,8 @@ def manage(*args: str) -> int:
 
 def migrate(args: list[str]) -> int:
     # Django's contrib apps (auth, admin, sessions) keep their own migrations;
-    # they run after ours so the admin works locally.
-    return manage("sqlmigrate_up", *args) or manage("migrate", "--noinput", "-v", "0")
+    # they run first, then ours: the order of render.yaml and of test databases.
+    return manage("migrate", "--noinput", "-v", "0") or manage("sqlmigrate_up", *args)
 
 
 def down(args: list[str]) -> int:

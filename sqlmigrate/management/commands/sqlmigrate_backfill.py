@@ -14,7 +14,7 @@ class Command(SQLMigrateCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         run = self.run_options(options)
-        del run["progress"]
+        del run["progress"], run["starting"], run["sending"]
         count = engine.backfill(**run)
         if options["verbosity"] >= 1:
             self.stdout.write(f"recorded {count} applied migration(s) in the history table")

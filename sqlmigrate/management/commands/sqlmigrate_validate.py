@@ -16,6 +16,7 @@ class Command(SQLMigrateCommand):
         "file parsed by PostgreSQL's parser. With --database, also drift and out-of-order."
     )
     uses_database = False
+    takes_lock = False
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -32,11 +33,14 @@ class Command(SQLMigrateCommand):
         directory = options["path"] or settings.migrations_dir
         report = validate(directory, strict=options["strict"], using=options["database"])
         for warning in report.warnings:
-            self.stderr.write(f"warning: {warning}")
-        for error in report.errors:
-            self.stderr.write(f"error: {error}")
+            self.warn(f"warning: {warning}")
+        for error in report.errors[:-1]:
+            self.stderr.write(self.style.ERROR(f"error: {error}"), style_func=str)
         if not report.ok:
-            raise CommandError(f"{len(report.errors)} problem(s) in {directory}")
+            # The last one goes out through CommandError, as every command's error does.
+            raise CommandError(
+                f"{report.errors[-1]}\n{len(report.errors)} problem(s) in {directory}"
+            )
         if options["verbosity"] >= 1:
             self.stdout.write(
                 f"ok: {report.migrations} migrations, {report.files} files in {directory}"
