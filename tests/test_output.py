@@ -38,7 +38,9 @@ def test_ok_lines_are_success_with_force_color(schema: Schema, migrations: Migra
     one_table(migrations)
     result = run_command("sqlmigrate_up", path=migrations.path, force_color=True)
     assert result.code == 0
-    assert re.fullmatch(rf"{re.escape(GREEN)}OK   1_one\.up\.sql \(\d+\.\d ms\){re.escape(RESET)}\n", result.out)
+    assert re.fullmatch(
+        rf"{re.escape(GREEN)}OK   1_one\.up\.sql \(\d+\.\d ms\){re.escape(RESET)}\n", result.out
+    )
 
 
 def test_no_color_and_pipes_are_plain(schema: Schema, migrations: Migrations) -> None:
@@ -52,10 +54,14 @@ def test_no_color_and_pipes_are_plain(schema: Schema, migrations: Migrations) ->
 def test_errors_and_warnings_have_their_colour(schema: Schema, migrations: Migrations) -> None:
     migrations.write("1_gap.down.sql", "SELECT 1;")  # no up file: a warning when it is stepped over
     migrations.pair(2, "two", "CREATE TABLE two (id int);")
-    done = run_manage("sqlmigrate_up", "--force-color", "--path", str(migrations.path), url=schema.url)
+    done = run_manage(
+        "sqlmigrate_up", "--force-color", "--path", str(migrations.path), url=schema.url
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith(f"{YELLOW}warning: version 1 has no up file")
-    done = run_manage("sqlmigrate_goto", "9", "--force-color", "--path", str(migrations.path), url=schema.url)
+    done = run_manage(
+        "sqlmigrate_goto", "9", "--force-color", "--path", str(migrations.path), url=schema.url
+    )
     assert done.returncode == 1
     assert done.stderr.startswith(f"{RED}error: no migration found for version 9")
     assert done.stderr.endswith(f"{RESET}\n")
@@ -73,7 +79,14 @@ def test_version_is_sqlmigrates(command: str) -> None:
 #: the options each command has, beyond Django's own (-v, --settings, ...)
 OPTIONS = {
     "sqlmigrate_up": {"--path", "--database", "--lock-timeout", "--dry-run", "--wait"},
-    "sqlmigrate_down": {"--path", "--database", "--lock-timeout", "--dry-run", "--noinput", "--all"},
+    "sqlmigrate_down": {
+        "--path",
+        "--database",
+        "--lock-timeout",
+        "--dry-run",
+        "--noinput",
+        "--all",
+    },
     "sqlmigrate_goto": {"--path", "--database", "--lock-timeout", "--dry-run"},
     "sqlmigrate_force": {"--path", "--database", "--lock-timeout"},
     "sqlmigrate_backfill": {"--path", "--database", "--lock-timeout"},
@@ -100,7 +113,10 @@ def test_each_command_offers_only_the_options_it_uses(command: str) -> None:
 def test_usage_errors_exit_2() -> None:
     done = run_manage("sqlmigrate_version", "--lock-timeout", "3", url="postgresql:///unused")
     assert done.returncode == 2
-    assert "manage.py sqlmigrate_version: error: unrecognized arguments: --lock-timeout 3" in done.stderr
+    assert (
+        "manage.py sqlmigrate_version: error: unrecognized arguments: --lock-timeout 3"
+        in done.stderr
+    )
 
 
 # -- one error: format ------------------------------------------------------------------
@@ -108,7 +124,9 @@ def test_usage_errors_exit_2() -> None:
 
 def test_status_check_is_an_error_line(schema: Schema, migrations: Migrations) -> None:
     one_table(migrations)
-    done = run_manage("sqlmigrate_status", "--check", "--path", str(migrations.path), url=schema.url)
+    done = run_manage(
+        "sqlmigrate_status", "--check", "--path", str(migrations.path), url=schema.url
+    )
     assert done.returncode == 1
     assert done.stderr == "error: --check: default is not up to date (1 pending)\n"
     assert "[ ] 1_one" in done.stdout
@@ -117,10 +135,15 @@ def test_status_check_is_an_error_line(schema: Schema, migrations: Migrations) -
 def test_validate_errors_are_error_lines(migrations: Migrations) -> None:
     migrations.write("1_a.up.sql", "SELEC 1;")
     migrations.write("2_b.up.sql", "\\set x 1\n")
-    done = run_manage("sqlmigrate_validate", "--path", str(migrations.path), url="postgresql:///unused")
+    done = run_manage(
+        "sqlmigrate_validate", "--path", str(migrations.path), url="postgresql:///unused"
+    )
     assert done.returncode == 1
     lines = done.stderr.splitlines()
-    assert [line.split(":")[0] for line in lines if not line.startswith("warning")][:2] == ["error", "error"]
+    assert [line.split(":")[0] for line in lines if not line.startswith("warning")][:2] == [
+        "error",
+        "error",
+    ]
     assert "CommandError" not in done.stderr
     assert lines[-1] == f"2 problem(s) in {migrations.path}"
 
@@ -129,14 +152,23 @@ def test_validate_errors_are_error_lines(migrations: Migrations) -> None:
 
 
 def test_v3_shows_each_statement_before_its_ok_line(schema: Schema, migrations: Migrations) -> None:
-    migrations.pair(1, "two_statements", "CREATE TABLE a (id int);\nCREATE TABLE b (\n  id int\n);\n")
+    migrations.pair(
+        1, "two_statements", "CREATE TABLE a (id int);\nCREATE TABLE b (\n  id int\n);\n"
+    )
     result = run_command("sqlmigrate_up", path=migrations.path, verbosity=3)
     lines = result.out.splitlines()
     # each statement as the parser cut it (without its semicolon), indented under the file
-    assert lines[:4] == ["     CREATE TABLE a (id int)", "     CREATE TABLE b (", "       id int", "     )"]
+    assert lines[:4] == [
+        "     CREATE TABLE a (id int)",
+        "     CREATE TABLE b (",
+        "       id int",
+        "     )",
+    ]
     assert lines[4].startswith("OK   1_two_statements.up.sql (")
     assert lines[5] == "     now at 1 (one transaction)"
-    assert "CREATE" not in run_command("sqlmigrate_down", "1", path=migrations.path, verbosity=2).out
+    assert (
+        "CREATE" not in run_command("sqlmigrate_down", "1", path=migrations.path, verbosity=2).out
+    )
 
 
 # -- golang-migrate's spellings -------------------------------------------------------------
@@ -166,7 +198,9 @@ def test_create_as_the_seed_document_types_it(tmp_path: Path) -> None:
         (("-format", "unix", "-tz", "UTC", "-dir", "m", "x"), None),
     ],
 )
-def test_create_single_dash_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], made: str | None) -> None:
+def test_create_single_dash_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], made: str | None
+) -> None:
     monkeypatch.chdir(tmp_path)
     result = run_command("sqlmigrate_create", *args)
     assert result.code == 0
@@ -189,7 +223,9 @@ def test_down_all_single_dash(schema: Schema, migrations: Migrations) -> None:
 # -- SQLMIGRATE_DIR unset ---------------------------------------------------------------
 
 
-def test_create_refuses_without_a_folder_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_create_refuses_without_a_folder_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with override_settings(BASE_DIR=tmp_path):
         from django.conf import settings
@@ -228,7 +264,9 @@ def read_all(fd: int, process: subprocess.Popen[bytes], limit: float) -> bytes:
     return b"".join(chunks)
 
 
-def test_a_terminal_sees_the_running_file_and_its_time(schema: Schema, migrations: Migrations) -> None:
+def test_a_terminal_sees_the_running_file_and_its_time(
+    schema: Schema, migrations: Migrations
+) -> None:
     migrations.pair(1, "slow", SLOW)
     migrations.pair(2, "fast", "CREATE TABLE fast (id int);")
     master, slave = pty.openpty()
@@ -250,7 +288,12 @@ def test_a_terminal_sees_the_running_file_and_its_time(schema: Schema, migration
     # The OK line replaces the live line; the fast file never shows one.
     assert re.search(r"\r\x1b\[K(\x1b\[[0-9;]*m)?OK   1_slow\.up\.sql \(2\.\d\d s\)", output)
     assert "RUN  2_fast" not in output
-    assert output.rstrip().splitlines()[-1].lstrip("\r").startswith(("OK   2_fast", f"{GREEN}OK   2_fast"))
+    assert (
+        output.rstrip()
+        .splitlines()[-1]
+        .lstrip("\r")
+        .startswith(("OK   2_fast", f"{GREEN}OK   2_fast"))
+    )
 
 
 def test_without_a_terminal_only_plain_lines(schema: Schema, migrations: Migrations) -> None:

@@ -423,8 +423,9 @@ def _statement_error(error: psycopg.Error) -> StatementError:
 
 
 # Everything ``drop_everything`` drops, dependents first (CASCADE would cope with any
-# order; IF EXISTS, because a cascade may have taken an object already). Array types,
-# a table's row type and a range's multirange go with their owner.
+# order; IF EXISTS, because a cascade may have taken an object already). What belongs
+# to an extension ('e') stays; what is part of another object ('i': a range's
+# constructors and multirange, array types) and a table's row type go with it.
 _DROP_LISTING = """
 WITH objects AS (
     SELECT 'pg_class'::regclass AS catalog, c.oid,
@@ -450,7 +451,9 @@ WITH objects AS (
 )
 SELECT kind, name FROM objects o
 WHERE NOT EXISTS (
-    SELECT FROM pg_depend d WHERE d.classid = o.catalog AND d.objid = o.oid AND d.deptype = 'e'
+    SELECT FROM pg_depend d
+    WHERE d.classid = o.catalog AND d.objid = o.oid AND d.objsubid = 0
+      AND d.deptype IN ('e', 'i')
 )
 ORDER BY rank, name
 """
