@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -61,7 +62,7 @@ def empty_database() -> Iterator[str]:
 
 def deploy_environment(url: str) -> dict[str, str]:
     """Render's environment for the service, as far as a test machine can have it."""
-    environment = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ['PATH']}"}
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     environment.pop("DJANGO_SETTINGS_MODULE", None)
     for variable in render_service()["envVars"]:
         if "value" in variable:
@@ -107,7 +108,7 @@ def test_pre_deploy_on_an_empty_database_then_the_admin_login(empty_database: st
     assert login.stdout.splitlines() == ["200 /admin/ True", "200 True", "200 True"]
 
 
-def test_a_failing_step_stops_the_deploy(empty_database: str, tmp_path: Any) -> None:
+def test_a_failing_step_stops_the_deploy(empty_database: str, tmp_path: Path) -> None:
     """A broken SQL file: the dry run refuses it before Django's tables are made."""
     environment = deploy_environment(empty_database)
     command = render_service()["preDeployCommand"].replace(

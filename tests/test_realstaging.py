@@ -182,9 +182,9 @@ def test_listing_starts_as_the_document_does() -> None:
 def test_seed_down_then_up_again(schema: Schema) -> None:
     """The whole schema down to nothing and back, in a schema of its own."""
     assert run_command("sqlmigrate_up", path=INFRA).code == 0
-    assert schema.query("SELECT code, price_id, monthly_limit FROM plans ORDER BY monthly_limit") == (
-        SEEDED_PLANS
-    )
+    assert schema.query(
+        "SELECT code, price_id, monthly_limit FROM plans ORDER BY monthly_limit"
+    ) == (SEEDED_PLANS)
     assert run_command("sqlmigrate_down", "1", path=INFRA).code == 0
     assert schema.query("SELECT count(*) FROM plans") == [(0,)]
     result = run_command("sqlmigrate_down", path=INFRA, all=True)
