@@ -301,3 +301,18 @@ def test_without_a_terminal_only_plain_lines(schema: Schema, migrations: Migrati
     done = run_manage("sqlmigrate_up", "--path", str(migrations.path), url=schema.url)
     assert done.returncode == 0
     assert re.fullmatch(r"OK   1_slow\.up\.sql \(2\.\d\d s\)\n", done.stdout)
+
+
+def test_the_checks_say_the_same(tmp_path: Path) -> None:
+    from django.conf import settings
+
+    from sqlmigrate.checks import check_migrations_folder
+
+    with override_settings(BASE_DIR=tmp_path):
+        del settings.SQLMIGRATE_DIR
+        (message,) = check_migrations_folder()
+    assert message.id == "sqlmigrate.E005"
+    assert message.msg == (
+        f"migrations folder {tmp_path}/infra/migrations does not exist "
+        "(set SQLMIGRATE_DIR or pass --path)"
+    )
