@@ -137,3 +137,27 @@ def test_waits_for_the_migration_lock(schema: Schema, migrations: Migrations) ->
     assert result.code == 1
     assert result.err.startswith("timeout: can't acquire database lock: waited 0.3 s")
     assert ("relation", "accounts") in leftovers(schema)
+
+
+def test_all_or_nothing(schema: Schema, migrations: Migrations) -> None:
+    """A drop the server refuses half-way (here an event trigger) leaves everything."""
+    applied(schema, migrations)
+    before = leftovers(schema)
+    schema.query(
+        "CREATE FUNCTION refuse_view_drops() RETURNS event_trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'views stay'; END $$"
+    )
+    schema.query(
+        "CREATE EVENT TRIGGER refuse_view_drops ON ddl_command_start "
+        "WHEN TAG IN ('DROP MATERIALIZED VIEW') EXECUTE FUNCTION refuse_view_drops()"
+    )
+    try:
+        result = run_command("sqlmigrate_drop", database="default", force=True)
+    finally:
+        schema.query("DROP EVENT TRIGGER refuse_view_drops")
+    assert result.code == 1
+    assert result.err == (
+        f"cannot drop the objects of schema {schema.name}: views stay (P0001). "
+        "Nothing was dropped: the drops ran in one transaction"
+    )
+    assert leftovers(schema) == sorted([*before, ("routine", "refuse_view_drops")])

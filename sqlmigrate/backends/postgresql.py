@@ -389,8 +389,16 @@ class PostgreSQLBackend:
         golang-migrate's: what depends on them elsewhere goes too.
         """
         rows = self.query(_DROP_LISTING.format(schema=_literal(self._schema)))
-        if rows:
-            self.execute(";\n".join(f"DROP {kind} IF EXISTS {name} CASCADE" for kind, name in rows))
+        statements = [f"DROP {kind} IF EXISTS {name} CASCADE" for kind, name in rows]
+        try:
+            if statements:
+                self.execute(";\n".join(statements))  # one message: one transaction
+        except ExecutionFailed as failure:
+            code = f" ({failure.error.sqlstate})" if failure.error.sqlstate else ""
+            raise SQLMigrateError(
+                f"cannot drop the objects of schema {self._schema}: {failure.error.message}"
+                f"{code}. Nothing was dropped: the drops ran in one transaction"
+            ) from None
         return Dropped(self._schema, tuple((str(kind), str(name)) for kind, name in rows))
 
 
