@@ -28,7 +28,7 @@ STAMP = VENV / ".dev-installed"
 USAGE = """\
 usage: python3 dev.py COMMAND [ARGS...]
 
-  migrate [ARGS]   apply pending SQL migrations (sqlmigrate_up ARGS), then Django's own
+  migrate [ARGS]   Django's own migrations, then the pending SQL ones (sqlmigrate_up ARGS)
   down             roll back the last SQL migration (sqlmigrate_down 1)
   migration NAME   create infra/migrations/NNNN_NAME.{up,down}.sql
   test [ARGS]      run pytest with ARGS
