@@ -28,7 +28,7 @@ STAMP = VENV / ".dev-installed"
 USAGE = """\
 usage: python3 dev.py COMMAND [ARGS...]
 
-  migrate [ARGS]   apply pending SQL migrations (sqlmigrate_up ARGS), then Django's own
+  migrate [ARGS]   Django's own migrations, then the pending SQL ones (sqlmigrate_up ARGS)
   down             roll back the last SQL migration (sqlmigrate_down 1)
   migration NAME   create infra/migrations/NNNN_NAME.{up,down}.sql
   test [ARGS]      run pytest with ARGS
@@ -95,8 +95,8 @@ def manage(*args: str) -> int:
 
 def migrate(args: list[str]) -> int:
     # Django's contrib apps (auth, admin, sessions) keep their own migrations;
-    # they run after ours so the admin works locally.
-    return manage("sqlmigrate_up", *args) or manage("migrate", "--noinput", "-v", "0")
+    # they run first, then ours: the order of render.yaml and of test databases.
+    return manage("migrate", "--noinput", "-v", "0") or manage("sqlmigrate_up", *args)
 
 
 def down(args: list[str]) -> int:

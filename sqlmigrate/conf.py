@@ -30,6 +30,11 @@ class Settings:
         return path if path.is_absolute() else base / path
 
     @property
+    def migrations_dir_configured(self) -> bool:
+        """True when SQLMIGRATE_DIR is set: ``create`` makes no folder the user did not name."""
+        return getattr(django_settings, "SQLMIGRATE_DIR", None) is not None
+
+    @property
     def table(self) -> str:
         """SQLMIGRATE_TABLE: the golang-migrate version table (x-migrations-table)."""
         return str(getattr(django_settings, "SQLMIGRATE_TABLE", DEFAULT_TABLE))

@@ -21,7 +21,7 @@ from django.db import DEFAULT_DB_ALIAS
 
 from . import guards, runner
 from .backends import backend_for
-from .backends.base import Parse, VersionState
+from .backends.base import Dropped, Parse, VersionState
 from .batch import batches, run_batch
 from .conf import settings
 from .exceptions import (
@@ -48,15 +48,18 @@ from .source import (
 
 __all__ = [
     "AppliedMigration",
+    "Dropped",
     "RunOptions",
     "RunResult",
     "VersionState",
     "backfill",
     "down",
+    "drop",
     "force",
     "goto",
     "up",
     "version",
+    "version_table",
 ]
 
 
@@ -359,3 +362,26 @@ def _warn_unknown_version(run: Run, version: int) -> None:
             f"warning: {run.directory} has no file for version {version}; up, down and "
             f"goto will fail until it does"
         )
+
+
+# -- added for the command line (drop, force's report) ---------------------------------
+
+
+def drop(**options: Unpack[RunOptions]) -> Dropped:
+    """golang-migrate's ``drop``: everything in the version table's schema, under the lock.
+
+    No confirmation here: the command asks. The version and history tables go
+    too; the next run creates them again, as after the Go CLI's ``drop``.
+    """
+    run = Run.from_options(options, "drop")
+    if run.dry_run:
+        raise CommandArgumentError("drop has no dry run")
+    with open_session(run) as session:
+        return session.backend.drop_everything()
+
+
+def version_table(*, using: str = DEFAULT_DB_ALIAS) -> str:
+    """The version table as messages name it, e.g. ``public.schema_migrations``."""
+    backend = backend_for(connection_for(using), settings.table)
+    backend.open()
+    return backend.table_label

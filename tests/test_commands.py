@@ -122,10 +122,13 @@ class TestForceAndVersion:
     def test_force(self, schema: Schema, migrations: Migrations) -> None:
         pairs(migrations)
         result = run_command("sqlmigrate_force", "2", path=migrations.path)
-        assert (result.code, result.out) == (0, "")
+        table = f"{schema.name}.schema_migrations"
+        assert (result.code, result.out) == (0, f"version 2 (clean) written to {table}\n")
         assert schema.version_row() == [(2, False)]
-        assert run_command("sqlmigrate_force", "-1", path=migrations.path).code == 0
+        result = run_command("sqlmigrate_force", "-1", path=migrations.path)
+        assert (result.code, result.out) == (0, f"version -1 (no version) written to {table}\n")
         assert schema.version_row() == []
+        assert run_command("sqlmigrate_force", "3", path=migrations.path, verbosity=0).out == ""
 
     @pytest.mark.parametrize("bad", ["-2", "abc", ""])
     def test_force_bad_argument(self, schema: Schema, migrations: Migrations, bad: str) -> None:

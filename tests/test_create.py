@@ -516,7 +516,7 @@ def test_command_error_is_a_command_error(folder: Path) -> None:
 def test_command_seq_and_timestamp_exclude_each_other(folder: Path) -> None:
     with pytest.raises(CommandError) as raised:
         run("x", "--seq", "--timestamp", "--dir", "m")
-    assert str(raised.value) == "Error: argument --timestamp: not allowed with argument --seq"
+    assert str(raised.value) == "Error: argument --timestamp: not allowed with argument --seq/-seq"
 
 
 def test_every_option_has_help() -> None:

@@ -27,7 +27,7 @@ from sqlmigrate.conf import settings
 from sqlmigrate.source import load_source
 from sqlmigrate.status import read_status
 
-from .conftest import REPO
+from .conftest import REPO, Schema, run_command
 
 #: the progress line the hook prints at verbosity 2, one per applied file
 APPLIED = re.compile(r"^  OK   \d+_\w+\.up\.sql \(\d+\.\d (ms|s)\)$", re.MULTILINE)
@@ -39,8 +39,8 @@ def sql_file_count() -> int:
 
 @pytest.mark.django_db
 def test_seeded_plans_through_the_unmanaged_model() -> None:
-    plans = Plan.objects.order_by("monthly_image_limit")
-    assert [(p.code, p.name, p.monthly_image_limit) for p in plans] == SEEDED_PLANS
+    plans = Plan.objects.order_by("monthly_limit")
+    assert [(p.code, p.price_id, p.monthly_limit) for p in plans] == SEEDED_PLANS
 
 
 @pytest.mark.django_db
@@ -139,3 +139,55 @@ def test_django_runner_quiet_at_verbosity_1(runner_database: str) -> None:
     result = django_test(runner_database, "-v", "1")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SQL" not in result.stderr + result.stdout
+
+
+# -- the seed document's own files ---------------------------------------------------
+
+INFRA = REPO / "infra" / "migrations"
+
+SEED_UP = """\
+-- 0011_seed_plans_table.up.sql
+BEGIN;
+
+INSERT INTO plans (code, price_id, monthly_limit) VALUES ('free', 'price_1SKJ8mLkQ5x1VWxdP1dtxKK3', 10), ('pro', 'price_1SK67rLpUWppqPSl2XfvuIlh', 100), ('business', 'price_1SJOMjLkQ5x1VWxdUYOkNqI4', 500);
+
+COMMIT;
+"""
+
+SEED_DOWN = """\
+-- 0011_seed_plans_table.down.sql
+BEGIN;
+
+DELETE FROM plans WHERE code IN ('free', 'pro', 'business');
+
+COMMIT;
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("0011_seed_plans_table.up.sql", SEED_UP), ("0011_seed_plans_table.down.sql", SEED_DOWN)],
+)
+def test_seed_files_are_the_documents(name: str, text: str) -> None:
+    assert (INFRA / name).read_bytes() == text.encode()
+
+
+def test_listing_starts_as_the_document_does() -> None:
+    names = [migration.identifier for migration in load_source(INFRA)]
+    assert names[:2] == ["create_users_table", "create_projects_table"]
+    assert names[-1] == "seed_plans_table"
+    assert [m.version for m in load_source(INFRA)] == list(range(1, 12))
+
+
+def test_seed_down_then_up_again(schema: Schema) -> None:
+    """The whole schema down to nothing and back, in a schema of its own."""
+    assert run_command("sqlmigrate_up", path=INFRA).code == 0
+    assert schema.query(
+        "SELECT code, price_id, monthly_limit FROM plans ORDER BY monthly_limit"
+    ) == (SEEDED_PLANS)
+    assert run_command("sqlmigrate_down", "1", path=INFRA).code == 0
+    assert schema.query("SELECT count(*) FROM plans") == [(0,)]
+    result = run_command("sqlmigrate_down", path=INFRA, all=True)
+    assert (result.code, schema.tables()) == (0, {"schema_migrations", "schema_migrations_history"})
+    assert run_command("sqlmigrate_up", path=INFRA).code == 0
+    assert schema.query("SELECT count(*) FROM plans") == [(3,)]

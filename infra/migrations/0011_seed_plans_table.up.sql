@@ -1,10 +1,6 @@
+-- 0011_seed_plans_table.up.sql
 BEGIN;
 
--- Plain INSERT, no ON CONFLICT: if these codes already exist, the down file
--- could not tell seeded rows from hand-made ones, so fail instead.
-INSERT INTO plans (code, name, monthly_image_limit, price_cents) VALUES
-    ('free', 'Free', 10, 0),
-    ('pro', 'Pro', 100, 2900),
-    ('business', 'Business', 500, 9900);
+INSERT INTO plans (code, price_id, monthly_limit) VALUES ('free', 'price_1SKJ8mLkQ5x1VWxdP1dtxKK3', 10), ('pro', 'price_1SK67rLpUWppqPSl2XfvuIlh', 100), ('business', 'price_1SJOMjLkQ5x1VWxdUYOkNqI4', 500);
 
 COMMIT;

@@ -33,9 +33,9 @@ class AppUserAdmin(_ModelAdmin[AppUser]):
 
 @admin.register(Plan)
 class PlanAdmin(_ModelAdmin[Plan]):
-    list_display = ["code", "name", "monthly_image_limit", "price_cents", "is_active"]
+    list_display = ["code", "price_id", "monthly_limit", "is_active"]
     list_filter = ["is_active"]
-    ordering = ["price_cents"]
+    ordering = ["monthly_limit"]
     readonly_fields = ["created_at", "updated_at"]
 
 

@@ -36,9 +36,10 @@ class AppUser(models.Model):
 class Plan(models.Model):
     id = models.BigAutoField(primary_key=True)
     code = models.CharField(unique=True)
-    name = models.CharField()
-    monthly_image_limit = models.PositiveIntegerField()
-    price_cents = models.PositiveIntegerField(default=0)
+    #: the Stripe Price subscribers pay (``price_...``); amounts live in Stripe
+    price_id = models.CharField(unique=True)
+    #: images a subscriber may stage per billing period
+    monthly_limit = models.PositiveIntegerField()
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     updated_at = models.DateTimeField(db_default=Now(), editable=False)
@@ -48,7 +49,7 @@ class Plan(models.Model):
         db_table = "plans"
 
     def __str__(self) -> str:
-        return self.name
+        return self.code
 
 
 class Project(models.Model):

@@ -42,6 +42,14 @@ class StatementError:
     statement_index: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """What ``drop_everything`` dropped: ``(kind, qualified name)`` pairs, in order."""
+
+    schema: str
+    objects: tuple[tuple[str, str], ...]
+
+
 class ExecutionFailed(SQLMigrateError):
     """Raised by ``Backend.execute``; the session is usable again when it is raised.
 
@@ -156,3 +164,7 @@ class Backend(Protocol):
 
     def begin(self) -> None:
         """Open an explicit transaction (for a multi-statement atomic file)."""
+
+    def drop_everything(self) -> Dropped:
+        """Drop every object in the version table's schema (golang-migrate's ``drop``),
+        all or nothing; the caller holds the lock."""

@@ -1,62 +1,88 @@
 """What every sqlmigrate_* command shares: options, and how errors are shown.
 
 Errors print as ``error: <message>`` on stderr with exit status 1, the way
-the Go CLI prints them, so deploy logs read the same after the switch.
-Called through ``call_command`` they raise CommandError as usual.
+the Go CLI prints them, so deploy logs read the same after the switch; a
+command line argparse refuses exits 2, as every Django command does.
+Called through ``call_command`` they raise CommandError as usual. Colour goes
+through ``self.style`` (SUCCESS, WARNING, ERROR), so ``--no-color`` and
+``--force-color`` work as in Django's own commands.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-import signal
 import sys
-import threading
 from argparse import ArgumentParser, ArgumentTypeError
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, SystemCheckError
 from django.db import DEFAULT_DB_ALIAS
 
-from ..engine import RunResult
+from .. import __version__
+from ..engine import AppliedMigration, RunResult
 from ..exceptions import SQLMigrateError
 from ..source import MAX_VERSION
-from .output import format_plan, progress_printer
+from .interrupt import INTERRUPTED, StopAfterCurrent
+from .live import LiveLine
+from .output import format_plan, progress_printer, statement_printer
 
 
 class SQLMigrateCommand(BaseCommand):
-    #: commands that talk to the database get --database and --lock-timeout
+    """Each command declares what it does; it gets the options for that, no others."""
+
+    #: talks to a database: --database
     uses_database = True
+    #: --database has no default: the user must name the alias (drop)
+    database_required = False
+    #: takes the migration lock: --lock-timeout
+    takes_lock = True
+    #: reads the migrations folder: --path (golang-migrate's -path)
+    reads_folder = True
+    #: may ask a question: --noinput
+    asks = False
     #: up, down and goto also get --dry-run and the guard switches
     migrates = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._stop = StopAfterCurrent(self.stderr.write)
+        self._live: LiveLine | None = None
 
     requires_system_checks: list[str] = []
 
+    def get_version(self) -> str:
+        """``--version``: sqlmigrate's version, not Django's."""
+        return __version__
+
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument(
-            "--noinput",
-            "--no-input",
-            action="store_false",
-            dest="interactive",
-            help="never ask a question (sqlmigrate_down without N then needs --all)",
-        )
-        parser.add_argument(
-            "--path",
-            type=Path,
-            help="migrations folder (default: SQLMIGRATE_DIR), like migrate -path",
-        )
-        if self.uses_database:
+        if self.asks:
+            parser.add_argument(
+                "--noinput",
+                "--no-input",
+                action="store_false",
+                dest="interactive",
+                help="never ask a question",
+            )
+        if self.reads_folder:
+            parser.add_argument(
+                "--path",
+                "-path",
+                type=Path,
+                help="migrations folder (default: SQLMIGRATE_DIR), like migrate -path",
+            )
+        if self.uses_database and self.database_required:
+            parser.add_argument(
+                "--database", required=True, help="database alias from DATABASES; no default"
+            )
+        elif self.uses_database:
             parser.add_argument(
                 "--database",
                 default=DEFAULT_DB_ALIAS,
                 help='database alias from DATABASES (default: "default")',
             )
+        if self.takes_lock:
             parser.add_argument(
                 "--lock-timeout",
                 type=float,
@@ -97,12 +123,23 @@ class SQLMigrateCommand(BaseCommand):
     def run_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments every engine call takes, from the parsed options."""
         verbosity = int(options["verbosity"])
+        live = self._live_line(verbosity)
+        write = live.write if live is not None else self.stdout.write
+        printer = progress_printer(write, verbosity, self.style.SUCCESS)
+
+        def progress(applied: AppliedMigration) -> None:
+            if live is not None:
+                live.stop()
+            printer(applied)
+
         return {
-            "using": options["database"],
-            "path": options["path"],
-            "lock_timeout": options["lock_timeout"],
-            "progress": progress_printer(self.stdout.write, verbosity),
-            "warn": self.stderr.write if verbosity >= 1 else None,
+            "using": options.get("database") or DEFAULT_DB_ALIAS,
+            "path": options.get("path"),
+            "lock_timeout": options.get("lock_timeout"),
+            "progress": progress,
+            "starting": live.start if live is not None else None,
+            "sending": statement_printer(write) if verbosity >= 3 else None,
+            "warn": self.warn if verbosity >= 1 else None,
             "should_stop": lambda: self._stop.requested,
             **{
                 name: options[name]
@@ -110,6 +147,20 @@ class SQLMigrateCommand(BaseCommand):
                 if name in options
             },
         }
+
+    def _live_line(self, verbosity: int) -> LiveLine | None:
+        """The running file and its time, on a terminal only (see live.py)."""
+        if verbosity < 1 or not self.stdout.isatty():
+            return None
+        self._live = LiveLine(self.stdout)
+        return self._live
+
+    def warn(self, text: str) -> None:
+        # Styled before the newline is added, so the colour ends on the same line.
+        self.stderr.write(self.style.WARNING(text), style_func=_plain)
+
+    def success(self, text: str) -> None:
+        self.stdout.write(self.style.SUCCESS(text), style_func=_plain)
 
     def report(self, result: RunResult, options: dict[str, Any]) -> None:
         if options["verbosity"] < 1:
@@ -135,16 +186,29 @@ class SQLMigrateCommand(BaseCommand):
             if from_argv and not options.get("traceback"):
                 self._exit_with(str(error), 1)
             raise CommandError(str(error), returncode=1) from error
+        except CommandError as error:
+            # Our own refusals (status --check, validate) print as every other error;
+            # argparse's usage errors never get here (they exit 2 themselves).
+            if not from_argv or options.get("traceback") or isinstance(error, SystemCheckError):
+                raise
+            self._exit_with(str(error), error.returncode)
         except KeyboardInterrupt:
             if not from_argv:
                 raise
             self._exit_with(INTERRUPTED, 130)
+        finally:
+            if self._live is not None:
+                self._live.stop()
 
     def _exit_with(self, message: str, returncode: int) -> NoReturn:
         self.stdout.flush()
-        sys.stderr.write(f"error: {message}\n")
-        sys.stderr.flush()
+        self.stderr.write(self.style.ERROR(f"error: {message}"), style_func=_plain)
+        self.stderr.flush()
         sys.exit(returncode)
+
+
+def _plain(text: str) -> str:
+    return text
 
 
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -172,36 +236,3 @@ def _bounded_int(text: str, low: int, what: str, expected: str) -> int:
     if value is None or not low <= value <= MAX_VERSION:
         raise ArgumentTypeError(f"can't read {what}: {text!r} is not {expected}")
     return value
-
-
-INTERRUPTED = (
-    "interrupted: the running migration was cancelled. Run `python manage.py "
-    "sqlmigrate_version` to see where the database is: an atomic migration left nothing, "
-    "one under the dirty-flag protocol is marked dirty (then see sqlmigrate_force)"
-)
-
-
-class StopAfterCurrent:
-    """Ctrl-C as golang-migrate's CLI takes it: finish the running migration, run no
-    more, exit 0. A second Ctrl-C cancels the running one."""
-
-    def __init__(self, write: Callable[[str], None]) -> None:
-        self.write = write
-        self.requested = False
-        self._previous: Any = None
-
-    def __enter__(self) -> StopAfterCurrent:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        self.write("Stopping after this running migration ...")

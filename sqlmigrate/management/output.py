@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..runner import AppliedMigration, PreparedStep
 
+Write = Callable[[str], None]
+Style = Callable[[str], str]
+
 
 def format_duration(seconds: float) -> str:
     if seconds < 1:
@@ -20,16 +23,26 @@ def format_applied(applied: AppliedMigration) -> str:
 
 
 def progress_printer(
-    write: Callable[[str], None], verbosity: int
+    write: Write, verbosity: int, success: Style = str
 ) -> Callable[[AppliedMigration], None]:
     def report(applied: AppliedMigration) -> None:
         if verbosity >= 1:
-            write(format_applied(applied))
+            write(success(format_applied(applied)))
         if verbosity >= 2:
             mode = "one transaction" if applied.atomic else "dirty-flag protocol"
             write(f"     now at {applied.target} ({mode})")
 
     return report
+
+
+def statement_printer(write: Write, keyword: Style = str) -> Callable[[str], None]:
+    """``-v 3``: each statement of a file, indented under it, as it is sent."""
+
+    def show(statement: str) -> None:
+        lines = statement.strip("\n").splitlines() or [""]
+        write("\n".join(keyword(f"     {line}") for line in lines))
+
+    return show
 
 
 def format_plan(planned: tuple[PreparedStep, ...]) -> list[str]:

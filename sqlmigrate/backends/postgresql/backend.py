@@ -24,7 +24,7 @@ from psycopg import generators, pq
 
 from ...exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ...identifiers import check_table_name, quote_identifier
-from ..base import ExecutionFailed, Outcome, StatementError, VersionState
+from ..base import Dropped, ExecutionFailed, Outcome, StatementError, VersionState
 from . import waits as pg_waits
 from .state import (
     BASELINE_SQL,
@@ -503,6 +503,31 @@ class PostgreSQLBackend:
         where = f"{settings.get('HOST') or 'local socket'}, database {settings.get('NAME')!r}"
         return f"cannot connect to database alias {self.connection.alias!r} ({where}): {text}"
 
+    # -- drop (golang-migrate's ``drop``) ---------------------------------------------
+    def drop_everything(self) -> Dropped:
+        """Drop every object in the version table's schema, in one transaction.
+
+        golang-migrate drops only the schema's base tables, so views, sequences,
+        types, domains and functions survive and the next ``up`` fails on
+        ``already exists``. Here every table (partitioned and foreign too), view,
+        materialized view, sequence, routine, type and domain goes, the version
+        and history tables included; objects that belong to an extension stay
+        with it, and extensions stay (other schemas may use them). CASCADE, as
+        golang-migrate's: what depends on them elsewhere goes too.
+        """
+        rows = self.query(_DROP_LISTING.format(schema=_literal(self._schema)))
+        statements = [f"DROP {kind} IF EXISTS {name} CASCADE" for kind, name in rows]
+        try:
+            if statements:
+                self.execute(";\n".join(statements))  # one message: one transaction
+        except ExecutionFailed as failure:
+            code = f" ({failure.error.sqlstate})" if failure.error.sqlstate else ""
+            raise SQLMigrateError(
+                f"cannot drop the objects of schema {self._schema}: {failure.error.message}"
+                f"{code}. Nothing was dropped: the drops ran in one transaction"
+            ) from None
+        return Dropped(self._schema, tuple((str(kind), str(name)) for kind, name in rows))
+
 
 class _MissingTable(Exception):
     pass
@@ -546,3 +571,40 @@ def _statement_error(error: psycopg.Error, index: int | None = None) -> Statemen
         context=diag.context,
         statement_index=index,
     )
+
+
+# Everything ``drop_everything`` drops, dependents first (CASCADE would cope with any
+# order; IF EXISTS, because a cascade may have taken an object already). What belongs
+# to an extension ('e') stays; what is part of another object ('i': a range's
+# constructors and multirange, array types) and a table's row type go with it.
+_DROP_LISTING = """
+WITH objects AS (
+    SELECT 'pg_class'::regclass AS catalog, c.oid,
+           CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind,
+           format('%I.%I', n.nspname, c.relname) AS name,
+           CASE c.relkind WHEN 'v' THEN 1 WHEN 'm' THEN 1 WHEN 'S' THEN 3 ELSE 2 END AS rank
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = {schema} AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+    UNION ALL
+    SELECT 'pg_proc'::regclass, p.oid, 'ROUTINE',
+           format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+           4
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = {schema}
+    UNION ALL
+    SELECT 'pg_type'::regclass, t.oid, CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END,
+           format('%I.%I', n.nspname, t.typname), 5
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    LEFT JOIN pg_class r ON r.oid = t.typrelid
+    WHERE n.nspname = {schema} AND t.typtype IN ('e', 'd', 'r', 'c')
+      AND (t.typtype <> 'c' OR r.relkind = 'c')
+)
+SELECT kind, name FROM objects o
+WHERE NOT EXISTS (
+    SELECT FROM pg_depend d
+    WHERE d.classid = o.catalog AND d.objid = o.oid AND d.objsubid = 0
+      AND d.deptype IN ('e', 'i')
+)
+ORDER BY rank, name
+"""

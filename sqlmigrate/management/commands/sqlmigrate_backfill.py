@@ -15,7 +15,7 @@ class Command(SQLMigrateCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         run = self.run_options(options)
-        del run["progress"]
+        del run["progress"], run["starting"], run["sending"]
         before = adopted(options)
         count = engine.backfill(**run)
         if options["verbosity"] < 1:

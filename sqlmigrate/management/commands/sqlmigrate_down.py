@@ -12,6 +12,7 @@ QUESTION = "Are you sure you want to apply all down migrations? [y/N]"
 
 class Command(SQLMigrateCommand):
     migrates = True
+    asks = True
     help = (
         "Roll back the last N SQL migrations, or all of them with --all "
         "(like `migrate down [N] [-all]`). Without N or --all it asks first."
@@ -20,7 +21,9 @@ class Command(SQLMigrateCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("n", nargs="?", type=count_argument, help="roll back the last N")
-        parser.add_argument("--all", action="store_true", help="roll back every migration")
+        parser.add_argument(
+            "--all", "-all", action="store_true", help="roll back every migration (like -all)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         steps = options["n"]

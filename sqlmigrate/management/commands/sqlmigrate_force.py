@@ -19,5 +19,9 @@ class Command(SQLMigrateCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         run = self.run_options(options)
-        del run["progress"]
-        engine.force(options["version"], **run)
+        del run["progress"], run["starting"], run["sending"]
+        state = engine.force(options["version"], **run)
+        if options["verbosity"] >= 1:
+            shown = "-1 (no version)" if state.version is None else f"{state.version} (clean)"
+            table = engine.version_table(using=run["using"])
+            self.success(f"version {shown} written to {table}")

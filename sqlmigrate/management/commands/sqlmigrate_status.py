@@ -17,6 +17,7 @@ class Command(SQLMigrateCommand):
         "Show every SQL migration and where the database stands, like showmigrations. "
         "Read-only: takes no lock and creates nothing."
     )
+    takes_lock = False
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -35,9 +36,23 @@ class Command(SQLMigrateCommand):
             for line in status_lines(status):
                 self.stdout.write(line)
         if status.database_error:
-            raise CommandError("sqlmigrate_status: the database could not be read")
+            raise CommandError("the database could not be read (see above)")
         if options["check"] and not status.ok:
-            raise CommandError("sqlmigrate_status --check: the database is not up to date")
+            raise CommandError(f"--check: {_not_ok(status)}")
+
+
+def _not_ok(status: Status) -> str:
+    """What ``--check`` found, in the words of the listing above it."""
+    found = [f"{status.pending} pending"] if status.pending else []
+    if status.dirty:
+        found.append("dirty")
+    found += [f"{len(status.drifted)} drifted"] if status.drifted else []
+    found += [f"{len(status.out_of_order)} out of order"] if status.out_of_order else []
+    found += [f"{len(status.missing_files)} missing file(s)"] if status.missing_files else []
+    if status.source_error:
+        found.append("the folder cannot be read")
+    detail = ", ".join(found) or "not up to date"
+    return f"{status.using} is not up to date ({detail})"
 
 
 def status_lines(status: Status) -> list[str]:

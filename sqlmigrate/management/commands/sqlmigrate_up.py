@@ -5,6 +5,7 @@ from typing import Any
 
 from ... import engine
 from ...conf import settings
+from ...connect import wait_for_database
 from ...engine import RunResult
 from ...lint import lint_configured
 from ..base import SQLMigrateCommand, count_argument
@@ -17,9 +18,20 @@ class Command(SQLMigrateCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("n", nargs="?", type=count_argument, help="apply only the next N")
+        parser.add_argument(
+            "--wait",
+            type=float,
+            metavar="SECONDS",
+            help="first wait up to this long for the database to accept connections "
+            "(a deploy that starts the database and the service together)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = engine.up(options["n"], **self.run_options(options))
+        run = self.run_options(options)
+        if options["wait"] is not None:
+            say = self.stdout.write if options["verbosity"] >= 1 else None
+            wait_for_database(run["using"], options["wait"], say=say)
+        result = engine.up(options["n"], **run)
         self.report(result, options)
         if options["dry_run"] and settings.lint and options["verbosity"] >= 1:
             self._lint_plan(result)

@@ -16,6 +16,7 @@ class Command(SQLMigrateCommand):
         "file parsed by PostgreSQL's parser. With --database, also drift and out-of-order."
     )
     uses_database = False
+    takes_lock = False
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -40,9 +41,9 @@ class Command(SQLMigrateCommand):
             directory, strict=options["strict"], using=options["database"], lint=options["lint"]
         )
         for warning in report.warnings:
-            self.stderr.write(f"warning: {warning}")
+            self.warn(f"warning: {warning}")
         for error in report.errors:
-            self.stderr.write(f"error: {error}")
+            self.stderr.write(self.style.ERROR(f"error: {error}"), style_func=str)
         problems = len(report.errors) + (self._write_lint(report.lint) if report.lint else 0)
         if problems:
             # an SQLMigrateError: from the shell it prints as ``error: ...``, exit status 1

@@ -9,6 +9,8 @@ from ..base import SQLMigrateCommand
 
 class Command(SQLMigrateCommand):
     help = "Print the database's migration version: N, or N (dirty) (like `migrate version`)."
+    takes_lock = False
+    reads_folder = False
 
     def handle(self, *args: Any, **options: Any) -> None:
         state = engine.version(using=options["database"], lock_timeout=options["lock_timeout"])

@@ -14,10 +14,4 @@ CREATE TABLE projects (
 -- Serves "my projects, newest first" and the foreign key's cascade.
 CREATE INDEX projects_user_id_created_at_idx ON projects (user_id, created_at DESC);
 
-CREATE TRIGGER projects_set_updated_at
-    BEFORE UPDATE ON projects
-    FOR EACH ROW
-    WHEN (OLD.* IS DISTINCT FROM NEW.*)
-    EXECUTE FUNCTION set_updated_at();
-
 COMMIT;

@@ -9,10 +9,16 @@ BEGIN
 END;
 $$;
 
--- users predates the function; later tables add their own trigger.
+-- users and projects predate the function; later tables add their own trigger.
 -- The WHEN clause leaves updated_at alone for no-op updates.
 CREATE TRIGGER users_set_updated_at
     BEFORE UPDATE ON users
+    FOR EACH ROW
+    WHEN (OLD.* IS DISTINCT FROM NEW.*)
+    EXECUTE FUNCTION set_updated_at();
+
+CREATE TRIGGER projects_set_updated_at
+    BEFORE UPDATE ON projects
     FOR EACH ROW
     WHEN (OLD.* IS DISTINCT FROM NEW.*)
     EXECUTE FUNCTION set_updated_at();
