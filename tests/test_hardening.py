@@ -392,9 +392,8 @@ def test_a_locked_version_table_is_waited_for_with_a_deadline(
         blocker.execute("BEGIN")
         blocker.execute(f'LOCK TABLE "{schema.name}".schema_migrations')
         started = time.monotonic()
-        done = run_manage(
-            command, "--path", str(migrations.path), "--lock-timeout", "1", url=schema.url
-        )
+        folder = ("--path", str(migrations.path)) if command == "sqlmigrate_up" else ()
+        done = run_manage(command, *folder, "--lock-timeout", "1", url=schema.url)
         elapsed = time.monotonic() - started
         blocker.execute("ROLLBACK")
     assert done.returncode == 1, done.stderr

@@ -90,7 +90,7 @@ OPTIONS = {
     "sqlmigrate_goto": {"--path", "--database", "--lock-timeout", "--dry-run"},
     "sqlmigrate_force": {"--path", "--database", "--lock-timeout"},
     "sqlmigrate_backfill": {"--path", "--database", "--lock-timeout"},
-    "sqlmigrate_version": {"--database"},
+    "sqlmigrate_version": {"--database", "--lock-timeout"},
     "sqlmigrate_status": {"--path", "--database", "--check", "--json"},
     "sqlmigrate_validate": {"--path", "--database", "--strict"},
     "sqlmigrate_create": {"--path", "--dir", "--seq", "--ext", "--digits", "--format", "--tz"},
