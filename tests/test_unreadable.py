@@ -195,7 +195,7 @@ def test_status_command_lines(schema: Schema, folder: Migrations, spoil: Spoil) 
     checked = run_command("sqlmigrate_status", check=True)
     assert (checked.code, checked.err) == (
         1,
-        "sqlmigrate_status --check: the database is not up to date",
+        "--check: default is not up to date (1 pending, 1 unreadable)",
     )
 
 

@@ -49,6 +49,7 @@ def _not_ok(status: Status) -> str:
     found += [f"{len(status.drifted)} drifted"] if status.drifted else []
     found += [f"{len(status.out_of_order)} out of order"] if status.out_of_order else []
     found += [f"{len(status.missing_files)} missing file(s)"] if status.missing_files else []
+    found += [f"{len(status.unreadable)} unreadable"] if status.unreadable else []
     if status.source_error:
         found.append("the folder cannot be read")
     detail = ", ".join(found) or "not up to date"
