@@ -126,5 +126,5 @@ def redact_url(url: str) -> str:
     query = parts.query
     pairs = parse_qsl(query, keep_blank_values=True)
     if any(key == "password" for key, _ in pairs):
-        query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs])
+        query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs], safe="*")
     return urlunsplit(parts._replace(netloc=netloc, query=query))
