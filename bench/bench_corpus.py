@@ -45,6 +45,8 @@ def use_server(choice: str) -> str:
     """Point _common at the PostgreSQL 15 service, or the embedded server; which one."""
     if os.environ.get("BENCH_DATABASE_URL"):
         return "BENCH_DATABASE_URL"
+    if c.server_url.cache_info().currsize:  # another benchmark of this process chose
+        return "embedded"
     if choice == "service" or (choice == "auto" and _answers("127.0.0.1", 5432)):
         os.environ["BENCH_DATABASE_URL"] = SERVICE_URL
         return "service"

@@ -187,11 +187,13 @@ def _run(cli: Cli, command: str, args: list[str]) -> None:
     """One command; sqlmigrate's errors worded as the Go CLI's (``error: ...``, exit 1)."""
     from ..exceptions import SQLMigrateError
     from ..interrupt import INTERRUPTED
+    from ..process import frozen_heap
     from .commands import COMMANDS
     from .text import go_error, rewrite_hints
 
     try:
-        COMMANDS[command](cli, args)
+        with frozen_heap():
+            COMMANDS[command](cli, args)
     except SQLMigrateError as error:
         raise Fatal(f"error: {go_error(str(error), cli.rerun)}") from None
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ from django.db import DEFAULT_DB_ALIAS
 from ..engine import RunResult
 from ..exceptions import SQLMigrateError
 from ..interrupt import INTERRUPTED, StopAfterCurrent
+from ..process import frozen_heap
 from ..source import MAX_VERSION
 from .output import format_plan, progress_printer
 
@@ -126,8 +127,12 @@ class SQLMigrateCommand(BaseCommand):
 
     def execute(self, *args: Any, **options: Any) -> str | None:
         from_argv = getattr(self, "_from_argv", False)
+        process_wide = from_argv and self.migrates
         try:
-            with self._stop if from_argv and self.migrates else contextlib.nullcontext():
+            with (
+                self._stop if process_wide else contextlib.nullcontext(),
+                frozen_heap() if process_wide else contextlib.nullcontext(),
+            ):
                 return super().execute(*args, **options)
         except SQLMigrateError as error:
             if from_argv and not options.get("traceback"):
