@@ -89,6 +89,7 @@ def configure(url: str, directory: Path, lock_timeout: float) -> None:
         DATABASES={"default": database},
         INSTALLED_APPS=[],
         USE_TZ=True,
+        TIME_ZONE="UTC",
         LOGGING_CONFIG=None,
         SQLMIGRATE_DIR=str(directory),
         SQLMIGRATE_LOCK_TIMEOUT=lock_timeout,
