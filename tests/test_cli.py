@@ -8,6 +8,7 @@ against the rows of golang-migrate-compat.md / golang-migrate-vendors.md.
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import shlex
@@ -479,3 +480,39 @@ def test_go_duration(seconds: float, text: str) -> None:
 )  # fmt: skip
 def test_redact_url(url: str, shown: str) -> None:
     assert redact_url(url) == shown
+
+
+def test_lean_imports(cli: Cli) -> None:
+    """No project settings, no django.setup() (it imports django.urls and django.http),
+    no pglast and no checks for a command that parses nothing. (django.db.models,
+    forms and templates still load: Django's PostgreSQL backend imports them.)"""
+    cli("up", "1")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "sqlmigrate", "-path",
+         str(cli.migrations.path), "-database", cli.schema.url, "version"],
+        capture_output=True, text=True, cwd=cli.migrations.path, timeout=60, check=False,
+    )  # fmt: skip
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert (done.stderr.splitlines()[-1], done.returncode) == ("1", 0)
+    assert "sqlmigrate.engine" in imported
+    assert not imported & {"django.urls", "django.http", "realstaging"}
+    assert not any(name.startswith(("pglast", "sqlmigrate.checks")) for name in imported)
+
+
+def test_frozen_heap() -> None:
+    from sqlmigrate.process import frozen_heap
+
+    gc.unfreeze()
+    try:
+        with frozen_heap():
+            assert gc.get_freeze_count() > 0  # start-up objects: out of the collector's sight
+            made = [[] for _ in range(1000)]  # lists: tracked by the collector
+            before = gc.get_freeze_count()
+        # and the run's, for the exit (a few start-up objects may have died meanwhile)
+        assert gc.get_freeze_count() > before + len(made) - 50
+    finally:
+        gc.unfreeze()
