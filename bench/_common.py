@@ -127,6 +127,23 @@ def run(args: list[str], url: str) -> tuple[float, str]:
     return elapsed, done.stdout
 
 
+def run_with_cpu(args: list[str], url: str) -> tuple[float, float, str]:
+    """Run a command; (wall seconds, its user + system CPU seconds, stdout).
+
+    CPU time is what the process itself cost, far less sensitive than the
+    wall clock to other work on a shared machine."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        child = subprocess.Popen(args, env=child_env(url), cwd=ROOT, stdout=out, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{args} failed:\n{errors.read()[-3000:]!r}")
+        out.seek(0)
+        return elapsed, usage.ru_utime + usage.ru_stime, out.read().decode()
+
+
 def run_measuring_rss(args: list[str], url: str) -> tuple[float, float]:
     """Run a command; (wall seconds, its peak RSS in MiB) from wait4's rusage."""
     with tempfile.TemporaryFile() as errors:

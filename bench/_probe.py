@@ -9,6 +9,7 @@ each message as one simple query, so one call is one round trip.
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,12 @@ def call(kind: str, path: Path) -> dict[str, Any]:
     return {"rows": len(status.rows), "pending": status.pending, "applied": status.applied}
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process so far (the client's share of a run)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -59,15 +66,17 @@ def main() -> None:
     kind, path, repeat = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     django.setup()
     trips = count_round_trips()
-    seconds, did = [], {}
+    seconds, cpu, did = [], [], {}
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, used = time.perf_counter(), cpu_seconds()
         did = call(kind, path)
         seconds.append(time.perf_counter() - started)
+        cpu.append(cpu_seconds() - used)
     print(
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "round_trips": trips[0],
                 "did": did,
                 "peak_rss_mib": peak_rss_mib(),

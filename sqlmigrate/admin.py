@@ -21,21 +21,10 @@ from django.views.decorators.http import require_safe
 
 from .conf import settings
 from .models import MigrationStatus
-from .source import Direction
-from .status import read_status
-from .views import (
-    COLUMNS,
-    MAX_SQL_BYTES,
-    RowContext,
-    dirty_fix,
-    facts,
-    find_migration,
-    notices,
-    read_sql_text,
-    table_rows,
-)
 
 if TYPE_CHECKING:
+    from .source import Direction
+
     _ModelAdmin = admin.ModelAdmin[MigrationStatus]
 else:
     _ModelAdmin = admin.ModelAdmin
@@ -93,6 +82,10 @@ class MigrationStatusAdmin(_ModelAdmin):
         }
 
     def status_view(self, request: HttpRequest) -> HttpResponse:
+        # Loaded on the first visit, not by admin.autodiscover() in every process.
+        from .status import read_status
+        from .views import COLUMNS, RowContext, dirty_fix, facts, notices, table_rows
+
         context = self._context(request, "SQL migration status")
         alias = request.GET.get("database", DEFAULT_DB_ALIAS)
         aliases = list(connections.settings)
@@ -114,6 +107,8 @@ class MigrationStatusAdmin(_ModelAdmin):
         return TemplateResponse(request, STATUS_TEMPLATE, context)
 
     def sql_view(self, request: HttpRequest, version: str, direction: Direction) -> HttpResponse:
+        from .views import MAX_SQL_BYTES, find_migration, read_sql_text
+
         context = self._context(request, "")
         directory = settings.migrations_dir
         migration = find_migration(directory, int(version))

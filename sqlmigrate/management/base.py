@@ -23,6 +23,8 @@ from django.db import DEFAULT_DB_ALIAS
 from .. import __version__
 from ..engine import AppliedMigration, RunResult
 from ..exceptions import SQLMigrateError
+from ..interrupt import INTERRUPTED, StopAfterCurrent
+from ..process import frozen_heap
 from ..source import MAX_VERSION
 from .interrupt import INTERRUPTED, StopAfterCurrent
 from .live import LiveLine
@@ -179,8 +181,12 @@ class SQLMigrateCommand(BaseCommand):
 
     def execute(self, *args: Any, **options: Any) -> str | None:
         from_argv = getattr(self, "_from_argv", False)
+        process_wide = from_argv and self.migrates
         try:
-            with self._stop if from_argv and self.migrates else contextlib.nullcontext():
+            with (
+                self._stop if process_wide else contextlib.nullcontext(),
+                frozen_heap() if process_wide else contextlib.nullcontext(),
+            ):
                 return super().execute(*args, **options)
         except SQLMigrateError as error:
             if from_argv and not options.get("traceback"):
