@@ -26,7 +26,6 @@ from ..exceptions import SQLMigrateError
 from ..interrupt import INTERRUPTED, StopAfterCurrent
 from ..process import frozen_heap
 from ..source import MAX_VERSION
-from .interrupt import INTERRUPTED, StopAfterCurrent
 from .live import LiveLine
 from .output import format_plan, progress_printer, statement_printer
 
