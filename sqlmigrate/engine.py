@@ -19,7 +19,7 @@ from typing import Unpack
 
 from django.db import DEFAULT_DB_ALIAS
 
-from . import guards, runner
+from . import ddl_retry, guards, runner
 from .backends import backend_for
 from .backends.base import VersionState
 from .conf import settings
@@ -44,6 +44,7 @@ from .source import (
     load_source,
     read_migration,
 )
+from .timeouts import read_directives
 
 __all__ = [
     "AppliedMigration",
@@ -203,6 +204,7 @@ def _preflight(
 
 def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[AppliedMigration]:
     recorder = HistoryRecorder(session.history) if session.history is not None else None
+    backend, rerun = session.backend, run.hint(*run.rerun)
     applied: list[AppliedMigration] = []
     for item in prepared:
         if applied and run.should_stop is not None and run.should_stop():
@@ -213,8 +215,13 @@ def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[App
         if run.starting is not None:
             run.starting(item.step.label)
         try:
-            done = run_step(
-                session.backend, item, run.hint, recorder, run.hint(*run.rerun), run.sending
+            done = ddl_retry.run_with_retries(
+                backend,
+                ddl_retry.with_limits(item, run.limits),
+                lambda item: run_step(backend, item, run.hint, recorder, rerun, run.sending),
+                run.say,
+                rerun,
+                run.should_stop,
             )
         except LockLostError as error:
             raise LockLostError(_lost_during(run, item, error)) from None
@@ -280,19 +287,20 @@ def _prepare(step: Step, parsed: ParseCache, *, sums: bool) -> PreparedStep:
         return PreparedStep(step, None, step.label)
     known = parsed.get(file)
     if known is not None and (known.sums is not None or not sums):
-        return PreparedStep(step, known.sql, known.location, known.sums)
+        return PreparedStep(step, known.sql, known.location, known.sums, known.directives)
     from .sql import parse_migration  # pglast: 30 ms to import, only when there is work
 
     location = display_path(file.location)
     data, text = read_migration(file)
     hashed = checksums(data, text) if sums else None
     sql = parse_migration(text, location)
+    directives = tuple(read_directives(text, location).items())
     # A big data file should not be held twice while it runs: as bytes when
     # they are its text exactly (ASCII, no BOM), else as text.
     big = sql.single_statement and len(data) > runner.BIG_STATEMENT
     if big and len(data) == len(text) and data.isascii():
         sql = sql.as_bytes(data)
-    prepared = PreparedStep(step, sql, location, hashed)
+    prepared = PreparedStep(step, sql, location, hashed, directives)
     parsed[file] = prepared
     return prepared
 

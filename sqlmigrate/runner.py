@@ -27,6 +27,7 @@ from .exceptions import LockLostError, MigrationFailedError
 from .history import Checksums
 from .history_table import HistoryRecorder
 from .planner import Step
+from .timeouts import NO_LIMITS, Limits
 
 if TYPE_CHECKING:
     # pglast loads only when a file is parsed, not for a run with nothing to do
@@ -55,6 +56,9 @@ class PreparedStep:
     sql: ParsedSql | None
     location: str
     sums: Checksums | None = None
+    #: the file's ``-- sqlmigrate:`` comments, and the limits it runs with (timeouts.py)
+    directives: tuple[tuple[str, float], ...] = ()
+    limits: Limits = NO_LIMITS
 
     @property
     def mode(self) -> str:
@@ -164,11 +168,13 @@ def _run_atomic(context: _Context) -> None:
     if count == 0:
         messages = [_Message(closing, 0, 0)]
     elif isinstance(body, str) and len(body) <= BIG_STATEMENT:
-        text = f"BEGIN;\n{body}\n;\n{closing};\nCOMMIT"
-        messages = [_Message(text, 0, count, skip=1, origin=origin, prefix=len("BEGIN;\n"))]
+        opening = _opening(context)
+        text = f"{opening}{body}\n;\n{closing};\nCOMMIT"
+        skip = opening.count(";\n")  # BEGIN, and the timeouts when set
+        messages = [_Message(text, 0, count, skip=skip, origin=origin, prefix=len(opening))]
     else:  # alone, not glued to the bookkeeping: no second copy of a huge text
         messages = [
-            _Message("BEGIN", 0, 0),
+            _Message(_opening(context).removesuffix(";\n"), 0, 0),
             _Message(body, 0, count, origin=origin),
             _Message(f"{closing};\nCOMMIT", 0, 0),
         ]
@@ -178,6 +184,13 @@ def _run_atomic(context: _Context) -> None:
             context.backend.execute(message.text)
         except ExecutionFailed as failure:
             raise _atomic_failure(context, message, failure.error) from None
+
+
+def _opening(context: _Context) -> str:
+    """BEGIN, then the file's lock and statement timeouts for its transaction: the file's
+    own SET comes after them, so it has the last word."""
+    limits = context.prepared.limits.sql(local=True)
+    return f"BEGIN;\n{limits};\n" if limits else "BEGIN;\n"
 
 
 def _body(sql: ParsedSql) -> tuple[str | bytes, int]:
@@ -233,13 +246,17 @@ def _run_dirty_protocol(context: _Context) -> None:
     sql, backend, step = context.sql, context.backend, context.step
     if sql.waits_for_snapshots:
         _wait_for_snapshot_holders(context, None)
-    backend.set_version(step.target, dirty=True)
+    # The timeouts: for the session, with the dirty write (restored after the file);
+    # where session state does not last (transaction pooling), in each part instead.
+    session_limits = context.prepared.limits.sql(local=False) if backend.keeps_session else ""
+    dirty = backend.version_sql(step.target, dirty=True)
+    backend.write(f"{dirty};\n{session_limits}" if session_limits else dirty)
     if context.recorder is not None:
         context.recorder.start(step, context.prepared.sums)
-    for part in sql.parts():
+    for number, part in enumerate(sql.parts()):
         if part.waits_for_snapshots:
             _wait_for_snapshot_holders(context, part)
-        message = _Message(sql.text[part.start : part.end], part.first, part.count, 0, part.start)
+        message = _part_message(context, part)
         _show(context, part.first, part.count)
         try:
             backend.execute(message.text)
@@ -248,8 +265,29 @@ def _run_dirty_protocol(context: _Context) -> None:
             _record_failure(context)
             index = _failed_statement(message, failure.error)
             state, fix = _dirty_advice(context, part, index)
-            raise _failure(sql, message, index or part.first, failure.error, state, fix) from None
+            first = number == 0 and _all_or_nothing(sql, part)
+            raise _failure(
+                sql, message, index or part.first, failure.error, state, fix, nothing_ran=first
+            ) from None
     _close_dirty(context)
+
+
+def _part_message(context: _Context, part: Part) -> _Message:
+    text = context.sql.text[part.start : part.end]
+    limits = "" if context.backend.keeps_session else context.prepared.limits.sql(local=True)
+    alone = part.count == 1 and context.sql.statements[part.first].alone
+    if not limits or alone:  # a statement that must run alone cannot share its message
+        return _Message(text, part.first, part.count, 0, part.start)
+    prefix = f"{limits};\n"
+    return _Message(prefix + text, part.first, part.count, 1, part.start, len(prefix))
+
+
+def _all_or_nothing(sql: ParsedSql, part: Part) -> bool:
+    """A part whose failure leaves nothing of it: one message of statements that may run
+    in a transaction, with no transaction control or CALL (the server's implicit
+    transaction rolls all of it back)."""
+    statements = [sql.statements[i] for i in range(part.first, part.first + part.count)]
+    return not any(s.alone or s.transaction for s in statements)
 
 
 def _close_dirty(context: _Context) -> None:
@@ -403,7 +441,10 @@ def _failure(
     error: StatementError,
     state: str,
     fix: str,
+    *,
+    nothing_ran: bool = True,
 ) -> MigrationFailedError:
+    """``nothing_ran``: nothing of the file stayed (so it may be tried again)."""
     statement = sql.statements[index]
     offset = statement.start
     if error.position is not None:
@@ -415,7 +456,13 @@ def _failure(
         if extra:
             text += f"\n  {label}: {extra}"
     return MigrationFailedError(
-        location=sql.where(offset), message=text, sqlstate=error.sqlstate, state=state, fix=fix
+        location=sql.where(offset),
+        message=text,
+        sqlstate=error.sqlstate,
+        state=state,
+        fix=fix,
+        statement=sql.statement_text(statement),
+        nothing_ran=nothing_ran,
     )
 
 

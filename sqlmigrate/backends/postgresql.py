@@ -24,8 +24,8 @@ from psycopg import generators, pq
 
 from ..exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ..identifiers import check_table_name, quote_identifier
-from . import pg_waits
-from .base import ExecutionFailed, StatementError, VersionState
+from . import pg_blockers, pg_waits
+from .base import ExecutionFailed, Holder, StatementError, VersionState
 from .pg_state import (
     BASELINE_SQL,
     LOCK_LOST_MARK,
@@ -57,6 +57,7 @@ def advisory_lock_id(database_name: str, *additional_names: str) -> int:
 
 class PostgreSQLBackend:
     vendor = "postgresql"
+    keeps_session = True
 
     def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
         check_table_name(table)
@@ -299,6 +300,9 @@ class PostgreSQLBackend:
             rows = []
         found = [f"{pg_waits.describe(row)} {row[4]}" for row in rows]
         return ", ".join(found) or "another session (it went before it could be named)"
+
+    def lock_holders(self, statement: str) -> list[Holder]:
+        return pg_blockers.lookup(self.query, statement)
 
     def snapshot_waiters(self) -> list[str]:
         """Sessions blocked in pg_advisory_lock on our keys, holding a snapshot (the Go CLI
