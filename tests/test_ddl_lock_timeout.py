@@ -111,12 +111,13 @@ def test_site_queries_wait_at_most_the_timeout(
         assert blocker.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
     finally:
         blocker.rollback()
-        out, err = child.communicate(timeout=60)
+        _, err = child.communicate(timeout=60)
     if site_waits_at_most is None:
         assert waited is None  # queued behind the migration until its own timeout
         assert child.returncode == 0, err
     else:
-        assert waited is not None and waited < site_waits_at_most, waited
+        assert waited is not None
+        assert waited < site_waits_at_most, waited
         assert child.returncode == 1
         assert "canceling statement due to lock timeout" in err
         assert jobs.version_row() == [(1, False)]
@@ -308,7 +309,8 @@ def test_dirty_protocol_file_retried_when_its_first_part_failed(
         blocker.rollback()
 
     engine.up(path=migrations.path, ddl_lock_timeout=0.2, retries=3, warn=warn)
-    assert len(said) == 1 and WAITING.fullmatch(said[0]), said
+    assert len(said) == 1
+    assert WAITING.fullmatch(said[0]), said
     assert columns(jobs) == ["id", "priority"]
     assert jobs.version_row() == [(2, False)]
     assert outcomes(jobs) == [(1, "applied"), (2, "failed"), (2, "applied")]
