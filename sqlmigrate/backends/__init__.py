@@ -11,6 +11,12 @@ from .base import Backend
 def backend_for(connection: BaseDatabaseWrapper, table: str) -> Backend:
     """The backend for a Django connection's vendor."""
     if connection.vendor == "postgresql":
+        from ..conf import settings
+
+        if settings.lock_strategy == "table":
+            from .pg_table_lock import TableLockBackend
+
+            return TableLockBackend(connection, table, settings.lock_table)
         from .postgresql import PostgreSQLBackend
 
         return PostgreSQLBackend(connection, table)

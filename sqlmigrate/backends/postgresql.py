@@ -24,7 +24,7 @@ from psycopg import generators, pq
 
 from ..exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ..identifiers import check_table_name, quote_identifier
-from . import pg_blockers, pg_waits
+from . import pg_blockers, pg_pooling, pg_waits
 from .base import ExecutionFailed, Holder, StatementError, VersionState
 from .pg_state import (
     BASELINE_SQL,
@@ -154,6 +154,7 @@ class PostgreSQLBackend:
         waits for every older snapshot to go, so waiters and the migration would
         deadlock. Between polls a waiter holds nothing.
         """
+        pg_pooling.refuse_transaction_pooling(self.connection, self._raw)
         deadline = time.monotonic() + timeout
         pause = _FIRST_PAUSE
         waiting = list(self._lock_keys)
@@ -394,8 +395,9 @@ class PostgreSQLBackend:
     def version_sql(self, version: int | None, dirty: bool) -> str:
         """The write, behind a guard that fails unless this session still holds the lock."""
         sql = f"DELETE FROM {self._qualified}"
-        if self._held:
-            sql = f"{lock_guard_sql(tuple(self._held))};\n{sql}"
+        guard = self._guard_sql()
+        if guard:
+            sql = f"{guard};\n{sql}"
         if version is not None or dirty:
             stored = -1 if version is None else int(version)
             sql += (
@@ -403,6 +405,10 @@ class PostgreSQLBackend:
                 f"VALUES ({stored}, {'true' if dirty else 'false'})"
             )
         return sql
+
+    def _guard_sql(self) -> str:
+        """The statement that fails unless this session still holds the lock ('': none)."""
+        return lock_guard_sql(tuple(self._held)) if self._held else ""
 
     def set_version(self, version: int | None, dirty: bool) -> None:
         # One multi-statement message is one implicit transaction.
