@@ -349,3 +349,27 @@ def test_dirty_protocol_file_not_retried_once_something_ran(
     assert "marked version 2 (dirty)" in raised.value.state
     assert jobs.version_row() == [(2, True)]
     assert "other" in jobs.tables()
+
+
+# -- what each statement runs with ------------------------------------------------------------
+
+RECORD = (
+    "INSERT INTO seen SELECT current_setting('lock_timeout'), "
+    "current_setting('statement_timeout');\n"
+)
+
+
+@pytest.mark.parametrize("kind", ["atomic", "dirty"])
+def test_the_files_statements_run_with_the_limits_and_its_own_set_wins(
+    jobs: Schema, migrations: Migrations, kind: str
+) -> None:
+    jobs.query("CREATE TABLE seen (lock text, statement text)")
+    middle = "CREATE INDEX CONCURRENTLY jobs_id ON jobs (id);\n" if kind == "dirty" else ""
+    text = f"-- sqlmigrate: statement_timeout=1min\n{RECORD}{middle}SET lock_timeout = '7s';\n"
+    migrations.pair(2, "seen", text + RECORD)
+    engine.up(path=migrations.path, ddl_lock_timeout=2)
+    assert jobs.query("SELECT * FROM seen") == [("2s", "1min"), ("7s", "1min")]
+    # After the file the session is as it was: sqlmigrate's limits and the file's SET are gone.
+    assert jobs.query(
+        "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
+    ) == [("0", "0")]

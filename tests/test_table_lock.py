@@ -240,10 +240,11 @@ def test_the_advisory_lock_is_refused_through_transaction_pooling(
     assert result.stdout == ""
     assert result.stderr.startswith(
         "error: the connection goes through a pooler in transaction pooling mode (PgBouncer "
-        "pool_mode = transaction): the server session changed between two statements (pid "
+        "pool_mode = transaction): its server session (pid "
     ), result.stderr
     assert result.stderr.endswith(
-        "so a session advisory lock would not hold and two runners could migrate at once. "
+        ") is lent to other clients between transactions, so a session advisory lock would "
+        "not hold and two runners could migrate at once. "
         'Set SQLMIGRATE_LOCK_STRATEGY = "table" (golang-migrate pgx\'s x-lock-strategy=table), '
         "or run migrations on a direct or session-pooled connection. Nothing was run\n"
     )
@@ -257,3 +258,20 @@ def test_the_advisory_lock_works_directly(schema: Schema, migrations: Migrations
     result = run_manage("sqlmigrate_up", "--path", str(migrations.path), url=schema.url)
     assert (result.returncode, result.stderr) == (0, ""), result.stderr
     assert Path(migrations.path).is_dir()
+
+
+def test_limits_reach_each_part_through_pgbouncer(
+    pgbouncer: PgBouncer, schema: Schema, migrations: Migrations
+) -> None:
+    """Session settings do not last through transaction pooling: a dirty-protocol file gets
+    its limits in each part's own message instead."""
+    record = "INSERT INTO seen SELECT current_setting('lock_timeout');\n"
+    schema.query("CREATE TABLE seen (lock text); CREATE TABLE jobs (id int)")
+    index = "CREATE INDEX CONCURRENTLY jobs_id ON jobs (id);\n"
+    migrations.pair(1, "seen", f"-- sqlmigrate: lock_timeout=3s\n{record}{index}{record}")
+    url = pgbouncer.url_for_schema(schema.name)
+    result = run_manage(
+        "sqlmigrate_up", "--path", str(migrations.path), url=url, SQLMIGRATE_LOCK_STRATEGY="table"
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert schema.query("SELECT * FROM seen") == [("3s",), ("3s",)]

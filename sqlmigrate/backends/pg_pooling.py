@@ -26,12 +26,15 @@ from ..exceptions import ConfigurationError
 _PID = "SELECT pg_catalog.pg_backend_pid()"
 
 
-def refuse_transaction_pooling(connection: BaseDatabaseWrapper, raw: Any) -> None:
-    """Raise ConfigurationError when ``raw`` goes through transaction pooling."""
+def refuse_transaction_pooling(
+    connection: BaseDatabaseWrapper, raw: Any, first: int | None
+) -> None:
+    """Raise ConfigurationError when ``raw`` goes through transaction pooling; ``first``:
+    the server pid its first statement saw (read when the backend opened)."""
+    if first is None or first == raw.info.backend_pid:
+        return  # straight to the server: no round trip spent
     try:
-        first = _pid(raw)
-        if first == raw.info.backend_pid:
-            return  # straight to the server
+        latest = _pid(raw)
         probe = connection.get_new_connection(connection.get_connection_params())
         try:
             lent = _pid(probe)  # not autocommit: its transaction stays open
@@ -40,12 +43,12 @@ def refuse_transaction_pooling(connection: BaseDatabaseWrapper, raw: Any) -> Non
             probe.close()
     except psycopg.Error:
         return  # cannot tell; the lock guard before every version write still checks
-    if lent == first or again != first:
+    if latest != first or again != latest or lent == latest:
         raise ConfigurationError(
             f"the connection goes through a pooler in transaction pooling mode (PgBouncer "
-            f"pool_mode = transaction): the server session changed between two statements "
-            f"(pid {first}, then {again if again != first else lent} for another client), so "
-            f"a session advisory lock would not hold and two runners could migrate at once. "
+            f"pool_mode = transaction): its server session (pid {first}) is lent to other "
+            f"clients between transactions, so a session advisory lock would not hold and two "
+            f"runners could migrate at once. "
             f'Set SQLMIGRATE_LOCK_STRATEGY = "table" (golang-migrate pgx\'s '
             f"x-lock-strategy=table), or run migrations on a direct or session-pooled "
             f"connection. Nothing was run"

@@ -93,10 +93,11 @@ class PostgreSQLBackend:
                 f"manages its own transactions and needs Django's default autocommit"
             )
         row = self._fetch_one(
-            "SELECT pg_catalog.current_schema(), pg_catalog.current_database()",
+            "SELECT pg_catalog.current_schema(), pg_catalog.current_database(), "
+            "pg_catalog.pg_backend_pid()",
             "find the current schema",
         )
-        schema, database = row if row else (None, None)
+        schema, database, self._server_pid = row if row else (None, None, None)
         if schema is None:
             raise SQLMigrateError(
                 "no schema: current_schema() is NULL because no schema on the search_path "
@@ -154,7 +155,7 @@ class PostgreSQLBackend:
         waits for every older snapshot to go, so waiters and the migration would
         deadlock. Between polls a waiter holds nothing.
         """
-        pg_pooling.refuse_transaction_pooling(self.connection, self._raw)
+        pg_pooling.refuse_transaction_pooling(self.connection, self._raw, self._server_pid)
         deadline = time.monotonic() + timeout
         pause = _FIRST_PAUSE
         waiting = list(self._lock_keys)
