@@ -18,6 +18,7 @@ from .lint import LintReport, lint_configured
 from .source import Migration, display_path, load_source, read_sql
 from .sql import parse_migration
 from .status import read_status
+from .timeouts import read_directives
 
 
 @dataclass
@@ -73,6 +74,7 @@ def _check_files(migration: Migration, report: Report) -> list[Path]:
             readable.append(file.path)
         try:
             parse_migration(text, display_path(file.path))
+            read_directives(text, display_path(file.path))  # -- sqlmigrate: comments
         except SQLMigrateError as error:
             report.errors.append(str(error))
     return readable

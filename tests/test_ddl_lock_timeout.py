@@ -373,3 +373,15 @@ def test_the_files_statements_run_with_the_limits_and_its_own_set_wins(
     assert jobs.query(
         "SELECT current_setting('lock_timeout'), current_setting('statement_timeout')"
     ) == [("0", "0")]
+
+
+def test_validate_checks_the_comments_offline(migrations: Migrations) -> None:
+    migrations.pair(1, "ok", "-- sqlmigrate: lock_timeout=10s retries=1\nSELECT 1;", "SELECT 1;")
+    migrations.pair(2, "bad", "-- sqlmigrate: timeout=1\nSELECT 1;", "SELECT 1;")
+    result = run_command("sqlmigrate_validate", path=migrations.path)
+    assert result.code == 1
+    assert result.err.splitlines()[0] == (
+        f"error: {migrations.path}/2_bad.up.sql:1:16: unknown key 'timeout' in a "
+        f"`-- sqlmigrate:` comment: it takes lock_timeout, statement_timeout, retries (e.g. "
+        f"`-- sqlmigrate: lock_timeout=0`); nothing was run"
+    )
