@@ -189,7 +189,7 @@ def _run_atomic(context: _Context) -> None:
 def _opening(context: _Context) -> str:
     """BEGIN, then the file's lock and statement timeouts for its transaction: the file's
     own SET comes after them, so it has the last word."""
-    limits = context.prepared.limits.sql(local=True)
+    limits = context.prepared.limits.sql()
     return f"BEGIN;\n{limits};\n" if limits else "BEGIN;\n"
 
 
@@ -246,11 +246,7 @@ def _run_dirty_protocol(context: _Context) -> None:
     sql, backend, step = context.sql, context.backend, context.step
     if sql.waits_for_snapshots:
         _wait_for_snapshot_holders(context, None)
-    # The timeouts: for the session, with the dirty write (restored after the file);
-    # where session state does not last (transaction pooling), in each part instead.
-    session_limits = context.prepared.limits.sql(local=False) if backend.keeps_session else ""
-    dirty = backend.version_sql(step.target, dirty=True)
-    backend.write(f"{dirty};\n{session_limits}" if session_limits else dirty)
+    backend.set_version(step.target, dirty=True)
     if context.recorder is not None:
         context.recorder.start(step, context.prepared.sums)
     for number, part in enumerate(sql.parts()):
@@ -273,10 +269,16 @@ def _run_dirty_protocol(context: _Context) -> None:
 
 
 def _part_message(context: _Context, part: Part) -> _Message:
+    """A part's message: its statements, after the file's timeouts for its transaction.
+
+    Per part, not for the session: no session state is relied on (it does not
+    last through transaction pooling). A statement that must run alone gets none:
+    it cannot share its message, and the ones that wait (CREATE INDEX
+    CONCURRENTLY waits for older transactions) do not queue the site's queries."""
     text = context.sql.text[part.start : part.end]
-    limits = "" if context.backend.keeps_session else context.prepared.limits.sql(local=True)
+    limits = context.prepared.limits.sql()
     alone = part.count == 1 and context.sql.statements[part.first].alone
-    if not limits or alone:  # a statement that must run alone cannot share its message
+    if not limits or alone:
         return _Message(text, part.first, part.count, 0, part.start)
     prefix = f"{limits};\n"
     return _Message(prefix + text, part.first, part.count, 1, part.start, len(prefix))

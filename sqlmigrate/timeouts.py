@@ -49,10 +49,10 @@ class Limits:
     statement_timeout: float | None = None
     retries: int = 0
 
-    def sql(self, *, local: bool) -> str:
-        """One SELECT setting them (``local``: for the current transaction only); ''."""
+    def sql(self) -> str:
+        """One SELECT setting them for the current transaction; '' when nothing is set."""
         calls = [
-            f"pg_catalog.set_config('{name}', '{_milliseconds(value)}', {str(local).lower()})"
+            f"pg_catalog.set_config('{name}', '{_milliseconds(value)}', true)"
             for name, value in (
                 ("lock_timeout", self.lock_timeout),
                 ("statement_timeout", self.statement_timeout),

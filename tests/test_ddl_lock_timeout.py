@@ -208,8 +208,8 @@ def test_a_file_opts_out_with_a_comment(
 ) -> None:
     migrations.pair(2, "alter", "-- sqlmigrate: lock_timeout=0\n" + ALTER)
     said: list[str] = []
-    timer = release_after(blocker, 1.0)
     started = time.monotonic()
+    timer = release_after(blocker, 1.0)
     try:
         engine.up(path=migrations.path, ddl_lock_timeout=0.2, retries=0, warn=said.append)
     finally:
@@ -385,3 +385,24 @@ def test_validate_checks_the_comments_offline(migrations: Migrations) -> None:
         f"`-- sqlmigrate:` comment: it takes lock_timeout, statement_timeout, retries (e.g. "
         f"`-- sqlmigrate: lock_timeout=0`); nothing was run"
     )
+
+
+def test_a_concurrent_index_build_waits_for_older_transactions_without_limit(
+    jobs: Schema, migrations: Migrations
+) -> None:
+    """CREATE INDEX CONCURRENTLY waits for every older snapshot (a lock wait the lock
+    timeout would cut, leaving an INVALID index); its lock does not queue the site."""
+    migrations.pair(2, "index", "CREATE INDEX CONCURRENTLY jobs_id ON jobs (id);")
+    with jobs.connect() as report:
+        report.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        report.execute("SELECT count(*) FROM jobs")  # holds its snapshot
+        started = time.monotonic()
+        timer = release_after(report, 1.0)
+        try:
+            engine.up(path=migrations.path, ddl_lock_timeout=0.2, retries=0)
+        finally:
+            timer.join()
+    assert time.monotonic() - started >= 1.0
+    assert jobs.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'jobs_id'::regclass") == [
+        (True,)
+    ]

@@ -87,8 +87,6 @@ class Backend(Protocol):
     table_label: str
     #: seconds any of sqlmigrate's own statements may wait for a lock (set by ``lock``)
     wait_timeout: float
-    #: False where session state (SET) does not last between messages (transaction pooling)
-    keeps_session: bool
 
     def open(self) -> None:
         """Connect and learn where the version table lives; takes no lock."""

@@ -42,8 +42,6 @@ _LONGEST_PAUSE = 0.25
 class TableLockBackend(PostgreSQLBackend):
     """PostgreSQL with the lock in ``lock_table``; no session state is relied on."""
 
-    keeps_session = False
-
     def __init__(self, connection: BaseDatabaseWrapper, table: str, lock_table: str) -> None:
         super().__init__(connection, table)
         check_table_name(lock_table, "SQLMIGRATE_LOCK_TABLE")

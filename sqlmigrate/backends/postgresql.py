@@ -57,7 +57,6 @@ def advisory_lock_id(database_name: str, *additional_names: str) -> int:
 
 class PostgreSQLBackend:
     vendor = "postgresql"
-    keeps_session = True
 
     def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
         check_table_name(table)
