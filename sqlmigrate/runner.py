@@ -17,6 +17,7 @@ from the start of the message.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -277,11 +278,25 @@ def _part_message(context: _Context, part: Part) -> _Message:
     CONCURRENTLY waits for older transactions) do not queue the site's queries."""
     text = context.sql.text[part.start : part.end]
     limits = context.prepared.limits.sql()
-    alone = part.count == 1 and context.sql.statements[part.first].alone
-    if not limits or alone:
+    if not limits or not _takes_limits(context.sql, part):
         return _Message(text, part.first, part.count, 0, part.start)
     prefix = f"{limits};\n"
     return _Message(prefix + text, part.first, part.count, 1, part.start, len(prefix))
+
+
+_SETS_ISOLATION = re.compile(r"SET\s+(TRANSACTION|SESSION\s+CHARACTERISTICS)\b", re.IGNORECASE)
+
+
+def _takes_limits(sql: ParsedSql, part: Part) -> bool:
+    """False for a statement that runs alone, and for a part that sets its isolation
+    level (which must come before any query of its transaction, ours included)."""
+    statements = [sql.statements[i] for i in range(part.first, part.first + part.count)]
+    if part.count == 1 and statements[0].alone:
+        return False
+    return not any(
+        s.transaction == "begin-with-options" or _SETS_ISOLATION.match(sql.statement_text(s))
+        for s in statements
+    )
 
 
 def _all_or_nothing(sql: ParsedSql, part: Part) -> bool:

@@ -406,3 +406,26 @@ def test_a_concurrent_index_build_waits_for_older_transactions_without_limit(
     assert jobs.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'jobs_id'::regclass") == [
         (True,)
     ]
+
+
+@pytest.mark.parametrize(
+    "isolation",
+    [
+        "BEGIN ISOLATION LEVEL SERIALIZABLE;\n",
+        "BEGIN;\nSET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n",
+    ],
+)
+def test_a_part_that_sets_its_isolation_level_runs_as_written(
+    jobs: Schema, migrations: Migrations, isolation: str
+) -> None:
+    """Nothing may come before its isolation level, so it gets no limits of ours."""
+    jobs.query("CREATE TABLE seen (lock text, isolation text)")
+    record = (
+        "INSERT INTO seen SELECT current_setting('lock_timeout'), "
+        "current_setting('transaction_isolation');\n"
+    )
+    index = "CREATE INDEX CONCURRENTLY jobs_id ON jobs (id);\n"
+    migrations.pair(2, "iso", f"{index}{isolation}{record}COMMIT;\n")
+    engine.up(path=migrations.path, ddl_lock_timeout=2)
+    [(lock, level)] = jobs.query("SELECT * FROM seen")
+    assert (lock, level) == ("0", "serializable" if "SERIAL" in isolation else "repeatable read")
