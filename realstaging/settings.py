@@ -135,6 +135,8 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
 SQLMIGRATE_DIR = BASE_DIR / "infra" / "migrations"
 SQLMIGRATE_TABLE = "schema_migrations"
 SQLMIGRATE_LOCK_TIMEOUT = 15
+# "table" behind PgBouncer in transaction pooling (see the README's "Safe deploys").
+SQLMIGRATE_LOCK_STRATEGY = os.environ.get("SQLMIGRATE_LOCK_STRATEGY", "advisory")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,7 +1,7 @@
 """Several small atomic migrations in one message, each in its own transaction.
 
 One round trip per migration is most of what a run of small files costs. A
-batch sends ``BEGIN; <file>; <closing>; <duration>; COMMIT;`` for each of up
+batch sends ``BEGIN; <timeouts>; <file>; <closing>; <duration>; COMMIT;`` for each of up
 to ``BATCH_STEPS`` consecutive atomic migrations as one simple-query message.
 The server stops at the first error, so the outcome is the same as sending
 them one by one: the migrations before the failing one are committed, the
@@ -24,6 +24,7 @@ from .runner import (
     _closing_sql,
     _Context,
     _Message,
+    _opening,
     _show,
 )
 
@@ -32,7 +33,6 @@ BATCH_STEPS = 100
 BATCH_CHARS = 1 << 20
 #: a file longer than this runs on its own
 BATCHED_FILE = 64 << 10
-_BEGIN = "BEGIN;\n"
 _DURATION = (
     "SELECT extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.transaction_timestamp())"
 )
@@ -95,9 +95,11 @@ def _build(contexts: list[_Context]) -> tuple[list[_Part], str]:
         count = len(context.sql.statements) if context.prepared.sql is not None else 0
         body, origin = _body(context.sql) if count else ("", 0)
         assert isinstance(body, str)
-        text = _BEGIN + (f"{body}\n;\n" if count else "")
+        opening = _opening(context)  # BEGIN, and the file's lock and statement timeouts
+        text = opening + (f"{body}\n;\n" if count else "")
         text += f"{_closing_sql(context)};\n{_DURATION};\nCOMMIT;\n"
-        message = _Message(text, 0, count, skip=1, origin=origin, prefix=offset + len(_BEGIN))
+        skip = opening.count(";\n")
+        message = _Message(text, 0, count, skip, origin, prefix=offset + len(opening))
         parts.append(_Part(context, message))
         pieces.append(text)
         offset += len(text)

@@ -14,6 +14,7 @@ Ids are ``sqlmigrate.<id>``; they are stable (README: "System checks").
 | E008 | Error   | an applied up file changed since it ran (drift)  | restore it, add a migration  |
 | E009 | Error   | a file older than the version never ran          | renumber it, or allow it     |
 | E010 | Error   | an applied up file cannot be read now            | restore the file             |
+| E011-E015 | Error | the safe-deploy settings (see checks_safety.py) | as it says                 |
 | W001 | Warning | SQL migrations pending                           | `sqlmigrate_up`              |
 | W002 | Warning | database unreadable: db checks skipped           | start it / fix DATABASES     |
 | W003 | Warning | database ahead of the files (older release?)     | deploy the newer files       |
@@ -44,6 +45,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from .backends import backend_for
+from .checks_safety import check_safety_settings
 from .conf import DEFAULT_HISTORY_TABLE, DEFAULT_LOCK_TIMEOUT, DEFAULT_TABLE, settings
 from .exceptions import ConfigurationError, SourceError
 from .identifiers import check_table_name
@@ -55,7 +57,12 @@ if TYPE_CHECKING:
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    return [*_check_tables(), *_check_lock_timeout(), *_check_test_databases()]
+    return [
+        *_check_tables(),
+        *_check_lock_timeout(),
+        *_check_test_databases(),
+        *check_safety_settings(),  # E011-E015
+    ]
 
 
 def check_migrations_folder(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

@@ -16,6 +16,12 @@ DEFAULT_TABLE = "schema_migrations"
 DEFAULT_LOCK_TIMEOUT = 15.0
 DEFAULT_DIR = "infra/migrations"
 DEFAULT_HISTORY_TABLE = "schema_migrations_history"
+#: seconds a migration's statement may wait for a table lock (the site's queries queue
+#: behind that wait); see the README's "Safe deploys"
+DEFAULT_DDL_LOCK_TIMEOUT = 5.0
+DEFAULT_DDL_RETRIES = 3
+LOCK_STRATEGIES = ("advisory", "table")
+DEFAULT_LOCK_TABLE = "schema_lock"
 
 
 class Settings:
@@ -104,6 +110,41 @@ class Settings:
         """SQLMIGRATE_SQUAWK: the squawk executable (a path or a name on PATH); None finds it."""
         value = getattr(django_settings, "SQLMIGRATE_SQUAWK", None)
         return str(value) if value else None
+
+    @property
+    def ddl_lock_timeout(self) -> object:
+        """SQLMIGRATE_DDL_LOCK_TIMEOUT: seconds (lock_timeout) for a migration's statements;
+        None or 0: no limit. Checked by sqlmigrate.E011; read as given."""
+        return getattr(django_settings, "SQLMIGRATE_DDL_LOCK_TIMEOUT", DEFAULT_DDL_LOCK_TIMEOUT)
+
+    @property
+    def statement_timeout(self) -> object:
+        """SQLMIGRATE_STATEMENT_TIMEOUT: seconds (statement_timeout) per statement of a
+        migration; None (the default) or 0: no limit. Checked by sqlmigrate.E012."""
+        return getattr(django_settings, "SQLMIGRATE_STATEMENT_TIMEOUT", None)
+
+    @property
+    def ddl_retries(self) -> object:
+        """SQLMIGRATE_DDL_RETRIES: how many times a migration that timed out waiting for a
+        lock is tried again. Checked by sqlmigrate.E013."""
+        return getattr(django_settings, "SQLMIGRATE_DDL_RETRIES", DEFAULT_DDL_RETRIES)
+
+    @property
+    def lock_strategy(self) -> str:
+        """SQLMIGRATE_LOCK_STRATEGY: "advisory" (golang-migrate's default) or "table" (pgx's
+        x-lock-strategy=table, for PgBouncer's transaction pooling). sqlmigrate.E014."""
+        value = getattr(django_settings, "SQLMIGRATE_LOCK_STRATEGY", "advisory")
+        if value not in LOCK_STRATEGIES:
+            raise ConfigurationError(
+                f"SQLMIGRATE_LOCK_STRATEGY must be one of {', '.join(map(repr, LOCK_STRATEGIES))}"
+                f", not {value!r}"
+            )
+        return str(value)
+
+    @property
+    def lock_table(self) -> str:
+        """SQLMIGRATE_LOCK_TABLE: the table-strategy lock table (pgx's x-lock-table)."""
+        return str(getattr(django_settings, "SQLMIGRATE_LOCK_TABLE", DEFAULT_LOCK_TABLE))
 
 
 settings = Settings()

@@ -19,9 +19,9 @@ from typing import Unpack
 
 from django.db import DEFAULT_DB_ALIAS
 
-from . import guards, runner
+from . import ddl_retry, guards, runner
 from .backends import backend_for
-from .backends.base import Dropped, Parse, VersionState
+from .backends.base import Backend, Dropped, Parse, VersionState
 from .batch import batches, run_batch
 from .conf import settings
 from .exceptions import (
@@ -29,13 +29,14 @@ from .exceptions import (
     ConfigurationError,
     DirtyError,
     LockLostError,
+    MigrationFailedError,
     ShortLimitError,
     SQLMigrateError,
 )
 from .history import HistoryView, checksums
 from .history_table import HistoryRecorder
 from .planner import Plan, Step, plan_down, plan_goto, plan_out_of_order, plan_up
-from .runner import AppliedMigration, PreparedStep
+from .runner import AppliedMigration, PreparedStep, run_step
 from .session import Run, RunOptions, Session, connection_for, open_session
 from .source import (
     MAX_VERSION,
@@ -45,6 +46,7 @@ from .source import (
     load_source,
     read_migration,
 )
+from .timeouts import read_directives
 
 __all__ = [
     "AppliedMigration",
@@ -208,6 +210,7 @@ def _preflight(
 
 def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[AppliedMigration]:
     recorder = HistoryRecorder(session.history) if session.history is not None else None
+    backend, rerun = session.backend, run.hint(*run.rerun)
     applied: list[AppliedMigration] = []
 
     def done(migration: AppliedMigration) -> None:
@@ -215,29 +218,62 @@ def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[App
         if run.progress is not None:
             run.progress(migration)
 
-    for group in batches(session.backend, prepared):
-        if applied and run.should_stop is not None and run.should_stop():
-            break  # like golang-migrate on SIGINT: the running migration finished, no more
+    def one(item: PreparedStep) -> AppliedMigration:
+        return run_step(backend, item, run.hint, recorder, rerun, run.sending)
+
+    def stopping() -> bool:
+        # like golang-migrate on SIGINT: the running migration finished, no more
+        return bool(applied) and run.should_stop is not None and run.should_stop()
+
+    for group in batches(backend, prepared):
+        if stopping():
+            break
         for item in group:
             if item.sql is None:
                 run.say(_nil_warning(item.step))
-        session.backend.check_session()
+        backend.check_session()
         if run.starting is not None:
             run.starting(group[0].step.label)
-        contexts = [
-            runner.context(
-                session.backend, item, run.hint, recorder, run.hint(*run.rerun), run.sending
-            )
-            for item in group
-        ]
+        items = [ddl_retry.with_limits(item, run.limits) for item in group]
         try:
-            if len(contexts) == 1:
-                done(runner.run_context(contexts[0]))
-            else:
-                run_batch(contexts, done)
+            rest = (
+                _run_batch(items, backend, recorder, run, rerun, done) if len(items) > 1 else items
+            )
+            for item in rest:
+                if item is not rest[0] and stopping():
+                    break
+                done(
+                    ddl_retry.run_with_retries(backend, item, one, run.say, rerun, run.should_stop)
+                )
         except LockLostError as error:
             raise LockLostError(_lost_during(run, group, error)) from None
     return applied
+
+
+def _run_batch(
+    items: list[PreparedStep],
+    backend: Backend,
+    recorder: HistoryRecorder | None,
+    run: Run,
+    rerun: str,
+    done: Callable[[AppliedMigration], None],
+) -> list[PreparedStep]:
+    """Run ``items`` in one message; what is left to run one by one: nothing, or, after a
+    lock timeout, the migration that waited and those after it (retried as alone)."""
+    finished: list[AppliedMigration] = []
+
+    def report(migration: AppliedMigration) -> None:
+        finished.append(migration)
+        done(migration)
+
+    contexts = [runner.context(backend, i, run.hint, recorder, rerun, run.sending) for i in items]
+    try:
+        run_batch(contexts, report)
+    except MigrationFailedError as failure:
+        if failure.sqlstate != ddl_retry.LOCK_NOT_AVAILABLE:
+            raise
+        return items[len(finished) :]
+    return []
 
 
 def _history_view(
@@ -297,17 +333,18 @@ def _prepare(step: Step, parsed: ParseCache, parse: Parse, *, sums: bool) -> Pre
         return PreparedStep(step, None, step.label)
     known = parsed.get(file)
     if known is not None and (known.sums is not None or not sums):
-        return PreparedStep(step, known.sql, known.location, known.sums)
+        return PreparedStep(step, known.sql, known.location, known.sums, known.directives)
     location = display_path(file.location)
     data, text = read_migration(file)
     hashed = checksums(data, text) if sums else None
     sql = parse(text, location)
+    directives = tuple(read_directives(text, location).items())
     # A big data file should not be held twice while it runs: as bytes when
     # they are its text exactly (ASCII, no BOM), else as text.
     big = sql.single_statement and len(data) > runner.BIG_STATEMENT
     if big and len(data) == len(text) and data.isascii():
         sql = sql.as_bytes(data)
-    prepared = PreparedStep(step, sql, location, hashed)
+    prepared = PreparedStep(step, sql, location, hashed, directives)
     parsed[file] = prepared
     return prepared
 

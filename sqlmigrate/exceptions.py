@@ -129,8 +129,14 @@ class MigrationFailedError(SQLMigrateError):
         sqlstate: str | None,
         state: str,
         fix: str | None,
+        statement: str | None = None,
+        nothing_ran: bool = False,
     ) -> None:
         self.location = location
+        #: the text of the file's statement that failed (None: sqlmigrate's own SQL did)
+        self.statement = statement
+        #: True when nothing of the file stayed: it can be tried again as it is
+        self.nothing_ran = nothing_ran
         self.reason = message
         self.sqlstate = sqlstate
         self.state = state

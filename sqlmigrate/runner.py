@@ -17,6 +17,7 @@ from the start of the message.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from .exceptions import LockLostError, MigrationFailedError
 from .history import Checksums
 from .history_table import HistoryRecorder
 from .planner import Step
+from .timeouts import NO_LIMITS, Limits
 
 if TYPE_CHECKING:
     # pglast loads only when a file is parsed, not for a run with nothing to do
@@ -55,6 +57,9 @@ class PreparedStep:
     sql: ParsedSql | None
     location: str
     sums: Checksums | None = None
+    #: the file's ``-- sqlmigrate:`` comments, and the limits it runs with (timeouts.py)
+    directives: tuple[tuple[str, float], ...] = ()
+    limits: Limits = NO_LIMITS
 
     @property
     def mode(self) -> str:
@@ -180,11 +185,13 @@ def _run_atomic(context: _Context) -> None:
     if count == 0:
         messages = [_Message(closing, 0, 0)]
     elif isinstance(body, str) and len(body) <= BIG_STATEMENT:
-        text = f"BEGIN;\n{body}\n;\n{closing};\nCOMMIT"
-        messages = [_Message(text, 0, count, skip=1, origin=origin, prefix=len("BEGIN;\n"))]
+        opening = _opening(context)
+        text = f"{opening}{body}\n;\n{closing};\nCOMMIT"
+        skip = opening.count(";\n")  # BEGIN, and the timeouts when set
+        messages = [_Message(text, 0, count, skip=skip, origin=origin, prefix=len(opening))]
     else:  # alone, not glued to the bookkeeping: no second copy of a huge text
         messages = [
-            _Message("BEGIN", 0, 0),
+            _Message(_opening(context).removesuffix(";\n"), 0, 0),
             _Message(body, 0, count, origin=origin),
             _Message(f"{closing};\nCOMMIT", 0, 0),
         ]
@@ -194,6 +201,13 @@ def _run_atomic(context: _Context) -> None:
             context.backend.execute(message.text)
         except ExecutionFailed as failure:
             raise _atomic_failure(context, message, failure.error) from None
+
+
+def _opening(context: _Context) -> str:
+    """BEGIN, then the file's lock and statement timeouts for its transaction: the file's
+    own SET comes after them, so it has the last word."""
+    limits = context.prepared.limits.sql()
+    return f"BEGIN;\n{limits};\n" if limits else "BEGIN;\n"
 
 
 def _body(sql: ParsedSql) -> tuple[str | bytes, int]:
@@ -254,10 +268,10 @@ def _run_dirty_protocol(context: _Context) -> None:
     backend.set_version(step.target, dirty=True)
     if context.recorder is not None:
         context.recorder.start(step, context.prepared.sums)
-    for part in sql.parts():
+    for number, part in enumerate(sql.parts()):
         if part.waits_for_snapshots:
             _wait_for_snapshot_holders(context, part)
-        message = _Message(sql.text[part.start : part.end], part.first, part.count, 0, part.start)
+        message = _part_message(context, part)
         _show(context, part.first, part.count)
         try:
             backend.execute(message.text)
@@ -266,8 +280,49 @@ def _run_dirty_protocol(context: _Context) -> None:
             _record_failure(context)
             index = _failed_statement(message, failure.error)
             state, fix = _dirty_advice(context, part, index)
-            raise _failure(sql, message, index or part.first, failure.error, state, fix) from None
+            first = number == 0 and _all_or_nothing(sql, part)
+            raise _failure(
+                sql, message, index or part.first, failure.error, state, fix, nothing_ran=first
+            ) from None
     _close_dirty(context)
+
+
+def _part_message(context: _Context, part: Part) -> _Message:
+    """A part's message: its statements, after the file's timeouts for its transaction.
+
+    Per part, not for the session: no session state is relied on (it does not
+    last through transaction pooling). A statement that must run alone gets none:
+    it cannot share its message, and the ones that wait (CREATE INDEX
+    CONCURRENTLY waits for older transactions) do not queue the site's queries."""
+    text = context.sql.text[part.start : part.end]
+    limits = context.prepared.limits.sql()
+    if not limits or not _takes_limits(context.sql, part):
+        return _Message(text, part.first, part.count, 0, part.start)
+    prefix = f"{limits};\n"
+    return _Message(prefix + text, part.first, part.count, 1, part.start, len(prefix))
+
+
+_SETS_ISOLATION = re.compile(r"SET\s+(TRANSACTION|SESSION\s+CHARACTERISTICS)\b", re.IGNORECASE)
+
+
+def _takes_limits(sql: ParsedSql, part: Part) -> bool:
+    """False for a statement that runs alone, and for a part that sets its isolation
+    level (which must come before any query of its transaction, ours included)."""
+    statements = [sql.statements[i] for i in range(part.first, part.first + part.count)]
+    if part.count == 1 and statements[0].alone:
+        return False
+    return not any(
+        s.transaction == "begin-with-options" or _SETS_ISOLATION.match(sql.statement_text(s))
+        for s in statements
+    )
+
+
+def _all_or_nothing(sql: ParsedSql, part: Part) -> bool:
+    """A part whose failure leaves nothing of it: one message of statements that may run
+    in a transaction, with no transaction control or CALL (the server's implicit
+    transaction rolls all of it back)."""
+    statements = [sql.statements[i] for i in range(part.first, part.first + part.count)]
+    return not any(s.alone or s.transaction for s in statements)
 
 
 def _close_dirty(context: _Context) -> None:
@@ -421,7 +476,10 @@ def _failure(
     error: StatementError,
     state: str,
     fix: str,
+    *,
+    nothing_ran: bool = True,
 ) -> MigrationFailedError:
+    """``nothing_ran``: nothing of the file stayed (so it may be tried again)."""
     statement = sql.statements[index]
     offset = statement.start
     if error.position is not None:
@@ -433,7 +491,13 @@ def _failure(
         if extra:
             text += f"\n  {label}: {extra}"
     return MigrationFailedError(
-        location=sql.where(offset), message=text, sqlstate=error.sqlstate, state=state, fix=fix
+        location=sql.where(offset),
+        message=text,
+        sqlstate=error.sqlstate,
+        state=state,
+        fix=fix,
+        statement=sql.statement_text(statement),
+        nothing_ran=nothing_ran,
     )
 
 

@@ -25,6 +25,7 @@ from .exceptions import CommandArgumentError, ConfigurationError
 from .history_table import HistoryTable
 from .identifiers import check_table_name
 from .runner import AppliedMigration
+from .timeouts import NO_LIMITS, Limits, retry_count, seconds_or_off
 
 Progress = Callable[[AppliedMigration], None]
 #: called with a step's label just before it starts (a live progress line)
@@ -51,6 +52,12 @@ class RunOptions(TypedDict, total=False):
     allow_drift: bool | None
     allow_out_of_order: bool | None
     strict: bool | None
+    #: seconds a migration's statements may wait for a lock (0: off); see timeouts.py
+    ddl_lock_timeout: float | None
+    #: seconds each statement of a migration may run (0: off)
+    statement_timeout: float | None
+    #: times a migration that timed out waiting for a lock is tried again
+    retries: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,8 @@ class Run:
     allow_drift: bool
     allow_out_of_order: bool
     strict: bool
+    #: what each migration runs with, before its file's ``-- sqlmigrate:`` comments
+    limits: Limits = NO_LIMITS
 
     @classmethod
     def from_options(cls, options: RunOptions, kind: str, *rerun: str) -> Run:
@@ -99,6 +108,7 @@ class Run:
                 options.get("allow_out_of_order"), settings.allow_out_of_order
             ),
             strict=setting_or(options.get("strict"), settings.strict),
+            limits=run_limits(options),
         )
 
     def hint(self, command: str, *args: str) -> str:
@@ -110,6 +120,27 @@ class Run:
     def say(self, message: str) -> None:
         if self.warn is not None:
             self.warn(message)
+
+
+def run_limits(options: RunOptions) -> Limits:
+    """The timeouts and retries of a run: options first, then settings."""
+    values: list[object] = []
+    for name, setting in (
+        ("ddl_lock_timeout", "ddl_lock_timeout"),
+        ("statement_timeout", "statement_timeout"),
+        ("retries", "ddl_retries"),
+    ):
+        given = options.get(name)
+        values.append(getattr(settings, setting) if given is None else given)
+    lock, statement, retries = values
+    try:
+        return Limits(
+            seconds_or_off(lock, "the DDL lock timeout (SQLMIGRATE_DDL_LOCK_TIMEOUT)"),
+            seconds_or_off(statement, "the statement timeout (SQLMIGRATE_STATEMENT_TIMEOUT)"),
+            retry_count(retries, "the retries (SQLMIGRATE_DDL_RETRIES)"),
+        )
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 def setting_or(option: bool | None, default: bool) -> bool:

@@ -20,6 +20,7 @@ from .exceptions import FileReadError, SQLMigrateError
 from .lint import LintReport, lint_configured
 from .source import Migration, display_path, load_source, read_sql
 from .status import read_status
+from .timeouts import read_directives
 
 
 @dataclass
@@ -83,6 +84,7 @@ def _check_files(migration: Migration, report: Report, parse: Parse) -> list[Pat
             readable.append(file.path)
         try:
             parse(text, display_path(file.path))
+            read_directives(text, display_path(file.path))  # -- sqlmigrate: comments
         except SQLMigrateError as error:
             report.errors.append(str(error))
     return readable

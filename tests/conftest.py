@@ -192,7 +192,7 @@ def manage_environment(url: str, **env: str) -> dict[str, str]:
     }
 
 
-def spawn_manage(*args: str, url: str) -> subprocess.Popen[str]:
+def spawn_manage(*args: str, url: str, **env: str) -> subprocess.Popen[str]:
     """``python manage.py ...`` started in the background, output piped."""
     return subprocess.Popen(
         [sys.executable, str(REPO / "manage.py"), *args],
@@ -200,7 +200,7 @@ def spawn_manage(*args: str, url: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=manage_environment(url),
+        env=manage_environment(url, **env),
     )
 
 

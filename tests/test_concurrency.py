@@ -203,7 +203,9 @@ def test_short_lock_timeout_gives_up_cleanly_and_repeats_nothing(
     """The winner is held inside migration 2 until every other process has given up."""
     gate = advisory_lock_id("gate", schema.name)
     audited(migrations, 20, {2: f"SELECT pg_advisory_xact_lock_shared({gate});"})
+    # The gate holds migration 2 on purpose, longer than a DDL lock timeout: no limit.
     up = ("sqlmigrate_up", "--path", str(migrations.path), "--lock-timeout", "0.2")
+    up += ("--ddl-lock-timeout", "0")
     with schema.connect() as holder:
         holder.execute(f"SELECT pg_advisory_lock({gate})")
         for _ in range(PROCESSES):

@@ -17,6 +17,12 @@ VENDORS = ("postgresql",)
 def backend_for(connection: BaseDatabaseWrapper, table: str) -> Backend:
     """The backend for a Django connection's vendor."""
     if connection.vendor == "postgresql":
+        from ..conf import settings
+
+        if settings.lock_strategy == "table":
+            from .postgresql.table_lock import TableLockBackend
+
+            return TableLockBackend(connection, table, settings.lock_table)
         from .postgresql import PostgreSQLBackend
 
         return PostgreSQLBackend(connection, table)

@@ -50,6 +50,40 @@ class Dropped:
     objects: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A session holding a lock that one of the migration's statements waited for."""
+
+    pid: int
+    application: str
+    state: str
+    relation: str
+    mode: str
+    #: the holder's current (or last) query: when it started (UTC), seconds ago, its text
+    query_start: str
+    query_age: int
+    query: str
+
+    def short(self) -> str:
+        """pid 4242 (idle in transaction, query started 3 min ago)"""
+        return f"pid {self.pid} ({self.state}, query started {ago(self.query_age)} ago)"
+
+    def full(self) -> str:
+        return (
+            f"pid {self.pid} (application {self.application}, {self.state}, holding "
+            f"{self.mode}; its query started {self.query_start} UTC, {ago(self.query_age)} "
+            f"ago: {self.query})"
+        )
+
+
+def ago(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
 class ExecutionFailed(SQLMigrateError):
     """Raised by ``Backend.execute``; the session is usable again when it is raised.
 
@@ -152,6 +186,10 @@ class Backend(Protocol):
 
     def restore(self) -> None:
         """Run ``restore_sql`` now (after a failed file); quiet when the session is gone."""
+
+    def lock_holders(self, statement: str) -> list[Holder]:
+        """Sessions holding a lock on the tables ``statement`` names (asked right after it
+        timed out waiting for one), oldest transaction first."""
 
     def snapshot_waiters(self) -> list[str]:
         """Sessions that a CREATE INDEX CONCURRENTLY of this run would deadlock with."""

@@ -11,6 +11,7 @@ through ``self.style`` (SUCCESS, WARNING, ERROR), so ``--no-color`` and
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import sys
 from argparse import ArgumentParser, ArgumentTypeError
@@ -120,6 +121,21 @@ class SQLMigrateCommand(BaseCommand):
             help="a database ahead of the files is an error, as in golang-migrate "
             "(SQLMIGRATE_STRICT)",
         )
+        parser.add_argument(
+            "--ddl-lock-timeout",
+            type=seconds_argument,
+            metavar="SECONDS",
+            help="how long a migration's statement may wait for a table lock (lock_timeout) "
+            "before the migration is rolled back and retried; 0: no limit "
+            "(default: SQLMIGRATE_DDL_LOCK_TIMEOUT, 5)",
+        )
+        parser.add_argument(
+            "--retries",
+            type=retries_argument,
+            metavar="N",
+            help="times a migration that timed out waiting for a lock is tried again "
+            "(default: SQLMIGRATE_DDL_RETRIES, 3)",
+        )
 
     def run_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments every engine call takes, from the parsed options."""
@@ -144,7 +160,14 @@ class SQLMigrateCommand(BaseCommand):
             "should_stop": lambda: self._stop.requested,
             **{
                 name: options[name]
-                for name in ("dry_run", "allow_drift", "allow_out_of_order", "strict")
+                for name in (
+                    "dry_run",
+                    "allow_drift",
+                    "allow_out_of_order",
+                    "strict",
+                    "ddl_lock_timeout",
+                    "retries",
+                )
                 if name in options
             },
         }
@@ -232,6 +255,22 @@ def version_argument(text: str) -> int:
 def force_argument(text: str) -> int:
     """V for force: a version number, or -1 for no version."""
     return _bounded_int(text, -1, "version argument V", "a version number, or -1 for none")
+
+
+def seconds_argument(text: str) -> float:
+    """--ddl-lock-timeout: seconds, 0 or more (0: no limit)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise ArgumentTypeError(f"{text!r} is not a number of seconds, 0 or more")
+    return value
+
+
+def retries_argument(text: str) -> int:
+    """--retries: a whole number of retries, 0 or more."""
+    return _bounded_int(text, 0, "--retries", "a whole number of retries, 0 or more")
 
 
 def _bounded_int(text: str, low: int, what: str, expected: str) -> int:

@@ -24,7 +24,9 @@ from psycopg import generators, pq
 
 from ...exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ...identifiers import check_table_name, quote_identifier
-from ..base import Dropped, ExecutionFailed, Outcome, StatementError, VersionState
+from ..base import Dropped, ExecutionFailed, Holder, Outcome, StatementError, VersionState
+from . import blockers as pg_blockers
+from . import pooling as pg_pooling
 from . import waits as pg_waits
 from .state import (
     BASELINE_SQL,
@@ -101,10 +103,11 @@ class PostgreSQLBackend:
                 f"manages its own transactions and needs Django's default autocommit"
             )
         row = self._fetch_one(
-            "SELECT pg_catalog.current_schema(), pg_catalog.current_database()",
+            "SELECT pg_catalog.current_schema(), pg_catalog.current_database(), "
+            "pg_catalog.pg_backend_pid()",
             "find the current schema",
         )
-        schema, database = row if row else (None, None)
+        schema, database, self._server_pid = row if row else (None, None, None)
         if schema is None:
             raise SQLMigrateError(
                 "no schema: current_schema() is NULL because no schema on the search_path "
@@ -162,6 +165,7 @@ class PostgreSQLBackend:
         waits for every older snapshot to go, so waiters and the migration would
         deadlock. Between polls a waiter holds nothing.
         """
+        pg_pooling.refuse_transaction_pooling(self.connection, self._raw, self._server_pid)
         deadline = time.monotonic() + timeout
         pause = _FIRST_PAUSE
         waiting = list(self._lock_keys)
@@ -318,6 +322,9 @@ class PostgreSQLBackend:
         found = [f"{pg_waits.describe(row)} {row[4]}" for row in rows]
         return ", ".join(found) or "another session (it went before it could be named)"
 
+    def lock_holders(self, statement: str) -> list[Holder]:
+        return pg_blockers.lookup(self.query, statement)
+
     def snapshot_waiters(self) -> list[str]:
         """Sessions blocked in pg_advisory_lock on our keys, holding a snapshot (the Go CLI
         waits that way); CREATE INDEX CONCURRENTLY would deadlock with them."""
@@ -408,8 +415,9 @@ class PostgreSQLBackend:
     def version_sql(self, version: int | None, dirty: bool) -> str:
         """The write, behind a guard that fails unless this session still holds the lock."""
         sql = f"DELETE FROM {self._qualified}"
-        if self._held:
-            sql = f"{lock_guard_sql(tuple(self._held))};\n{sql}"
+        guard = self._guard_sql()
+        if guard:
+            sql = f"{guard};\n{sql}"
         if version is not None or dirty:
             stored = -1 if version is None else int(version)
             sql += (
@@ -417,6 +425,10 @@ class PostgreSQLBackend:
                 f"VALUES ({stored}, {'true' if dirty else 'false'})"
             )
         return sql
+
+    def _guard_sql(self) -> str:
+        """The statement that fails unless this session still holds the lock ('': none)."""
+        return lock_guard_sql(tuple(self._held)) if self._held else ""
 
     def set_version(self, version: int | None, dirty: bool) -> None:
         # One multi-statement message is one implicit transaction.
