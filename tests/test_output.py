@@ -95,6 +95,7 @@ OPTIONS = {
     "sqlmigrate_validate": {"--path", "--database", "--strict"},
     "sqlmigrate_create": {"--path", "--dir", "--seq", "--ext", "--digits", "--format", "--tz"},
     "sqlmigrate_drop": {"--database", "--lock-timeout", "--noinput", "--force"},
+    "sqlmigrate_unlock": {"--database", "--noinput", "--yes"},
 }
 CHECKED = {"--path", "--database", "--lock-timeout", "--dry-run", "--noinput", "--wait", "--all"}
 

@@ -18,6 +18,9 @@ class Command(SQLMigrateCommand):
         'Show who holds the migration lock; with SQLMIGRATE_LOCK_STRATEGY = "table", remove '
         "the lock row a crashed runner left (asks first)."
     )
+    takes_lock = False
+    reads_folder = False
+    asks = True
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
