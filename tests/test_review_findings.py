@@ -1,0 +1,238 @@
+"""Findings of the hostile review of issue 8 (hardening), against a real PostgreSQL.
+
+Each test states what should happen and fails today; they are strict xfails so the
+suite stays green until the engine is fixed (then remove the mark)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from sqlmigrate import engine
+from sqlmigrate.exceptions import MigrationFailedError, SQLMigrateError
+from sqlmigrate.sql import parse_migration
+
+from .conftest import Migrations, Schema, run_manage
+from .test_hardening import keys, outcomes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+# -- exact text: pglast always lexes with standard_conforming_strings = on ------------------
+
+# pglast reads 'x\' as a whole string, a server with standard_conforming_strings off reads
+# \' as an escaped quote: the two split this line differently. pglast sees three harmless
+# statements; the server sees SELECT 'x'' , '; COMMIT; SELECT ' AS y; -- ';
+HIDDEN_COMMIT = "SELECT 'x\\' , ' ; COMMIT; SELECT ' AS y; -- ';"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="standard_conforming_strings off in the session: the server runs a COMMIT the "
+    "pre-flight never saw, half the 'atomic' file stays committed, the message says nothing "
+    "was applied",
+)
+def test_scs_off_session_hides_a_commit_inside_an_atomic_file(
+    schema: Schema, migrations: Migrations
+) -> None:
+    # As a database or role setting would (ALTER DATABASE ... SET standard_conforming_strings
+    # = off); a session SET is in the baseline, so the run keeps it too.
+    schema.query("SET standard_conforming_strings = off")
+    migrations.pair(1, "t", "CREATE TABLE t (id int);")
+    migrations.pair(2, "hidden", f"INSERT INTO t VALUES (1);\n{HIDDEN_COMMIT}\nSELECT 1/0;\n")
+    with pytest.raises(SQLMigrateError) as raised:
+        engine.up(path=migrations.path)
+    # Today: "Nothing of 2_hidden.up.sql was applied: its transaction was rolled back", yet
+    # the INSERT before the hidden COMMIT stays, and a rerun applies it a second time.
+    assert "Nothing of 2_hidden.up.sql was applied" in str(raised.value)
+    assert schema.query("SELECT count(*) FROM t") == [(0,)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a dirty-protocol file that sets standard_conforming_strings = off: its later "
+    "parts are lexed by the server differently from the pre-flight (and from golang-migrate, "
+    "which sends the file as one message); a DROP TABLE is silently not run, exit 0",
+)
+def test_scs_off_set_by_a_dirty_file_drops_a_statement_silently(
+    schema: Schema, migrations: Migrations
+) -> None:
+    migrations.pair(
+        1,
+        "base",
+        "CREATE TABLE victim (id int);\nCREATE PROCEDURE noop() LANGUAGE sql AS 'SELECT 1';",
+    )
+    migrations.pair(
+        2,
+        "drop",
+        "SET standard_conforming_strings = off;\nCALL noop();\n"
+        "SELECT 'a\\' ; DROP TABLE victim; SELECT '||' ; -- ';\nSELECT 1;\n",
+    )
+    refused = False
+    try:
+        engine.up(path=migrations.path)
+    except SQLMigrateError:
+        refused = True
+    # Either the file is refused, or every statement the pre-flight saw ran (DROP included).
+    assert refused or "victim" not in schema.tables()
+
+
+# -- termination ------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_refuse_unlock_all scans the whole statement again for every textual match of "
+    "pg_advisory_unlock_all: quadratic (184 KB: 42 s; a 1 MB data file: ~20 min)",
+)
+def test_many_unlock_all_words_in_a_string_parse_in_linear_time() -> None:
+    text = "INSERT INTO docs VALUES ('" + "pg_advisory_unlock_all " * 3000 + "');"
+    started = time.monotonic()
+    parse_migration(text, "1_docs.up.sql")  # 69 KB: a fraction of a second when linear
+    assert time.monotonic() - started < 2
+
+
+# -- session -----------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="after set_config('client_encoding', ...) in a dirty-protocol file, the restore "
+    "is refused by execute()'s own encoding check: the session (Django's connection, the "
+    "test session) stays LATIN1 after the run",
+)
+def test_client_encoding_set_by_a_dirty_file_is_put_back(
+    schema: Schema, migrations: Migrations
+) -> None:
+    migrations.pair(
+        1, "base", "CREATE TABLE t (v text);\nCREATE PROCEDURE noop() LANGUAGE sql AS 'SELECT 1';"
+    )
+    migrations.pair(
+        2,
+        "latin1",
+        "SELECT set_config('client_encoding', 'LATIN1', false);\nCALL noop();\n"
+        "INSERT INTO t VALUES ('é');\n",
+    )
+    with pytest.raises(MigrationFailedError):
+        engine.up(path=migrations.path)
+    assert schema.version_row() == [(2, True)]
+    assert schema.query("SHOW client_encoding") == [("UTF8",)]
+    assert outcomes(schema)[-1] == (2, "up", "failed")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="temp tables and prepared statements of a migration outlive the run in the "
+    "caller's session: the test hook's session then reads the migration's TEMP table "
+    "instead of the real one",
+)
+def test_temp_objects_of_a_migration_do_not_reach_the_callers_session(
+    schema: Schema, migrations: Migrations
+) -> None:
+    migrations.pair(
+        1,
+        "items",
+        "CREATE TABLE items (id int);\nINSERT INTO items VALUES (1), (2);\n"
+        "CREATE TEMP TABLE items (id int);\nPREPARE leftover AS SELECT 1;",
+    )
+    engine.up(path=migrations.path)
+    # Django's connection (the one the test hook migrates through, then runs tests on).
+    assert schema.query("SELECT count(*) FROM items") == [(2,)]
+    assert schema.query("SELECT count(*) FROM pg_prepared_statements") == [(0,)]
+
+
+# -- lock ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the lock guard counts transaction-level advisory locks as the session's lock: a "
+    "file that swaps the session lock for pg_advisory_xact_lock passes it, the version is "
+    "written, and the session holds no lock once the file commits",
+)
+def test_guard_is_not_fooled_by_transaction_level_advisory_locks(
+    schema: Schema, migrations: Migrations
+) -> None:
+    first, second = keys(schema)
+    migrations.pair(
+        1,
+        "swap",
+        f"CREATE TABLE t (id int);\nSELECT pg_advisory_unlock({first}), "
+        f"pg_advisory_unlock({second}), pg_advisory_xact_lock({first}), "
+        f"pg_advisory_xact_lock({second});",
+    )
+    with pytest.raises(MigrationFailedError, match="no longer holds the migration lock"):
+        engine.up(path=migrations.path)
+    assert schema.version_row() == []
+
+
+# -- waits ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the baseline read (SELECT ... FROM pg_catalog.pg_settings) when taking the lock "
+    "has no deadline: a session holding a lock on pg_settings makes up/down/force/backfill "
+    "wait forever, --lock-timeout notwithstanding",
+)
+def test_a_locked_pg_settings_is_waited_for_with_a_deadline(
+    schema: Schema, migrations: Migrations
+) -> None:
+    migrations.pair(1, "a", "CREATE TABLE a (id int);")
+    with schema.connect() as blocker:
+        blocker.execute("BEGIN")
+        blocker.execute("LOCK TABLE pg_catalog.pg_settings IN ACCESS EXCLUSIVE MODE")
+        try:
+            done = run_manage(
+                "sqlmigrate_up",
+                "--path",
+                str(migrations.path),
+                "--lock-timeout",
+                "1",
+                url=schema.url,
+                timeout=15,
+            )
+        except subprocess.TimeoutExpired:
+            done = None
+        finally:
+            blocker.execute("ROLLBACK")
+    assert done is not None, "sqlmigrate_up --lock-timeout 1 still waiting after 15 s"
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a locked history table ends up/down/backfill with a bare 'error: canceling "
+    "statement due to lock timeout': no table, no holder (force names 'another session "
+    "(it went before it could be named)' while the holder is still there)",
+)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sqlmigrate_up"],
+        ["sqlmigrate_down", "1"],
+        ["sqlmigrate_backfill"],
+        ["sqlmigrate_force", "1"],
+    ],
+)
+def test_a_locked_history_table_names_its_holder(
+    schema: Schema, migrations: Migrations, command: list[str]
+) -> None:
+    migrations.pair(1, "a", "CREATE TABLE a (id int);", "DROP TABLE a;")
+    engine.up(path=migrations.path)
+    migrations.pair(2, "b", "CREATE TABLE b (id int);")
+    with schema.connect() as blocker:
+        blocker.execute("SET application_name = 'psql'")
+        pid = blocker.info.backend_pid
+        blocker.execute("BEGIN")
+        blocker.execute(f'LOCK TABLE "{schema.name}".schema_migrations_history')
+        done = run_manage(
+            *command, "--path", str(migrations.path), "--lock-timeout", "1", url=schema.url
+        )
+        blocker.execute("ROLLBACK")
+    assert done.returncode == 1, done.stderr
+    assert "schema_migrations_history" in done.stderr
+    assert f"pid {pid} (application psql" in done.stderr
