@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from .backends.base import Backend, ExecutionFailed
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, SQLMigrateError
 from .guards import applied_file_checksums
 from .history import (
     COLUMN_NAMES,
@@ -65,9 +65,9 @@ class HistoryTable:
         try:
             states = self.backend.query(states_sql(self.qualified, full=full))
             last = self.backend.query(last_sql(self.qualified))
-        except ExecutionFailed:
+        except ExecutionFailed as failure:
             self._check_columns()  # a table of that name that is not ours: say so
-            raise
+            raise self._failure(failure, "read") from None
         if full:
             return HistoryView.from_rows(states, last)
         return HistoryView.from_light_rows(states, last)
@@ -167,7 +167,15 @@ class HistoryTable:
     def start_running(self, **row: Any) -> int:
         """Insert a ``running`` row, committed before the file runs; returns its id."""
         sql = self.insert_sql(outcome="running", timed=False, **row) + " RETURNING id"
-        return int(self.backend.query(sql)[0][0])
+        try:
+            return int(self.backend.query(sql)[0][0])
+        except ExecutionFailed as failure:
+            raise self._failure(failure, "write to") from None
+
+    def _failure(self, failure: ExecutionFailed, verb: str) -> SQLMigrateError:
+        return SQLMigrateError(
+            f"cannot {verb} the history table {self.label}: {self.backend.explain(failure.error)}"
+        )
 
     def finish_sql(self, row_id: int, outcome: str = "applied") -> str:
         return (

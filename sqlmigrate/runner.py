@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .backends.base import Backend, ExecutionFailed, StatementError
-from .exceptions import LockLostError, MigrationFailedError
+from .exceptions import LockLostError, MigrationFailedError, SQLMigrateError
 from .history import Checksums
 from .history_table import HistoryRecorder
 from .planner import Step
@@ -270,7 +270,12 @@ def _run_dirty_protocol(context: _Context) -> None:
         context.recorder.start(step, context.prepared.sums)
     for number, part in enumerate(sql.parts()):
         if part.waits_for_snapshots:
-            _wait_for_snapshot_holders(context, part)
+            try:
+                _wait_for_snapshot_holders(context, part)
+            except MigrationFailedError:
+                backend.restore()
+                _record_failure(context)
+                raise
         message = _part_message(context, part)
         _show(context, part.first, part.count)
         try:
@@ -365,10 +370,16 @@ def _unrecorded_dirty(context: _Context, reason: str, lost: bool) -> MigrationFa
 def _dirty_advice(context: _Context, part: Part, index: int | None) -> tuple[str, str]:
     sql, step = context.sql, context.step
     target = describe_version(step.target)
+    committed_until = _open_block_part(sql, index) or part
+    if committed_until.first == 0:
+        kept = "nothing of it was committed"
+    else:
+        kept = f"the statements before {sql.where(committed_until.start)} were committed and stay"
+    if committed_until is not part:
+        kept += " (the file's own transaction around the failing statement was rolled back)"
     state = (
-        f"{step.label} cannot run in a transaction ({sql.reason}), so it ran in parts: the "
-        f"statements before {sql.where(part.start)} were committed and stay. The database is "
-        f"marked {target} (dirty), as golang-migrate marks it."
+        f"{step.label} cannot run in a transaction ({sql.reason}), so it ran in parts: "
+        f"{kept}. The database is marked {target} (dirty), as golang-migrate marks it."
     )
     done = context.hint("sqlmigrate_force", _force_arg(step.target))
     undone = context.hint("sqlmigrate_force", _force_arg(step.before))
@@ -384,6 +395,24 @@ def _dirty_advice(context: _Context, part: Part, index: int | None) -> tuple[str
     return state, fix
 
 
+def _open_block_part(sql: ParsedSql, index: int | None) -> Part | None:
+    """The part holding the file's own BEGIN still open at statement ``index``: what ran
+    from that part on was inside the transaction the failure rolled back."""
+    if index is None:
+        return None
+    begin: int | None = None
+    for position, statement in sql.statements.special_items():
+        if position >= index:
+            break
+        if statement.transaction in ("begin", "begin-with-options"):
+            begin = position if begin is None else begin
+        elif statement.transaction in ("end", "end-other"):
+            begin = None
+    if begin is None:
+        return None
+    return next(p for p in sql.parts() if p.first <= begin < p.first + p.count)
+
+
 _SNAPSHOT_FIRST_PAUSE = 0.05
 _SNAPSHOT_LONGEST_PAUSE = 0.5
 
@@ -395,7 +424,7 @@ def _wait_for_snapshot_holders(context: _Context, part: Part | None) -> None:
     backend = context.backend
     deadline = time.monotonic() + backend.wait_timeout
     pause = _SNAPSHOT_FIRST_PAUSE
-    while waiters := backend.snapshot_waiters():
+    while waiters := _snapshot_waiters(context, part):
         left = deadline - time.monotonic()
         if left <= 0:
             raise _deadlock_ahead(context, part, waiters)
@@ -403,20 +432,38 @@ def _wait_for_snapshot_holders(context: _Context, part: Part | None) -> None:
         pause = min(pause * 2, _SNAPSHOT_LONGEST_PAUSE)
 
 
-def _deadlock_ahead(context: _Context, part: Part | None, waiters: list[str]) -> Exception:
+def _snapshot_waiters(context: _Context, part: Part | None) -> list[str]:
+    try:
+        return context.backend.snapshot_waiters()
+    except (ExecutionFailed, SQLMigrateError) as error:
+        reason = (
+            context.backend.explain(error.error) if isinstance(error, ExecutionFailed) else error
+        )
+        raise _deadlock_ahead(context, part, [], f"could not look for them: {reason}") from None
+
+
+def _deadlock_ahead(
+    context: _Context, part: Part | None, waiters: list[str], looked: str = ""
+) -> MigrationFailedError:
     sql, step = context.sql, context.step
     statement = (
         sql.statements[part.first]
         if part is not None
         else next(s for s in sql.statements.special() if s.waits_for_snapshots)
     )
-    who = "; ".join(waiters)
-    message = (
-        f"{statement.no_transaction or 'this statement'} would deadlock with {who}: it waits "
-        f"for the migration lock inside pg_advisory_lock (as the golang-migrate CLI does) "
-        f"and holds a snapshot, which a concurrent index build must wait for. Waited "
-        f"{context.backend.wait_timeout:g} s for it to go"
-    )
+    what = statement.no_transaction or "this statement"
+    if looked:
+        message = (
+            f"{what} must not start while a session waits for the migration lock inside "
+            f"pg_advisory_lock (it would deadlock with it), and sqlmigrate {looked}"
+        )
+    else:
+        message = (
+            f"{what} would deadlock with {'; '.join(waiters)}: it waits for the migration "
+            f"lock inside pg_advisory_lock (as the golang-migrate CLI does) and holds a "
+            f"snapshot, which a concurrent index build must wait for. Waited "
+            f"{context.backend.wait_timeout:g} s for it to go"
+        )
     pids = ", ".join(w.split()[1] for w in waiters)
     if part is None:
         state = (

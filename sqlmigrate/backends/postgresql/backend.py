@@ -22,6 +22,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import errors as pg_errors
 from psycopg import generators, pq
 
+from ...conf import settings
 from ...exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ...identifiers import check_table_name, quote_identifier
 from ..base import Dropped, ExecutionFailed, Holder, Outcome, StatementError, VersionState
@@ -280,6 +281,8 @@ class PostgreSQLBackend:
         sql = self.restore_sql()
         if sql and not (self._raw is None or self._raw.closed):
             with contextlib.suppress(ExecutionFailed):
+                if self._raw.info.encoding != "utf-8":
+                    self.execute("RESET client_encoding")  # first, so the rest can be sent
                 self.execute(sql)
 
     def bounded_sql(self) -> str:
@@ -308,18 +311,22 @@ class PostgreSQLBackend:
         if error.sqlstate == "55P03":
             return (
                 f"timeout: waited {self.wait_timeout:g} s for a lock on {self.table_label} "
-                f"(or its history table), held by {self._table_lockers()}. End that "
+                f"or its history table, held by {self._table_lockers()}. End that "
                 f"session's transaction, or raise --lock-timeout / SQLMIGRATE_LOCK_TIMEOUT"
             )
         code = f" ({error.sqlstate})" if error.sqlstate else ""
         return f"{error.message}{code}"
 
     def _table_lockers(self) -> str:
+        tables = [self._qualified]
+        history = settings.history_table
+        if history:
+            tables.append(self.qualify(history)[0])
         try:
-            rows = self.query(pg_waits.table_lockers_sql(_literal(self._qualified)))
+            rows = self.query(pg_waits.table_lockers_sql(*map(_literal, tables)))
         except (ExecutionFailed, SQLMigrateError):
             rows = []
-        found = [f"{pg_waits.describe(row)} {row[4]}" for row in rows]
+        found = [f"{pg_waits.describe(row)} {row[4]} on {row[5]}" for row in rows]
         return ", ".join(found) or "another session (it went before it could be named)"
 
     def lock_holders(self, statement: str) -> list[Holder]:
@@ -443,7 +450,8 @@ class PostgreSQLBackend:
         the error says how many of its statements had succeeded (the server stops there)."""
         raw = self._raw
         if isinstance(sql, str):
-            if raw.info.encoding != "utf-8":
+            # ASCII reads the same in every client encoding PostgreSQL has.
+            if raw.info.encoding != "utf-8" and not sql.isascii():
                 raise ExecutionFailed(StatementError(_ENCODING_CHANGED, None, None))
             sql = sql.encode("utf-8")
         try:

@@ -52,7 +52,7 @@ _DDL_HEAD = re.compile(
 _ALTER_SEARCHED = re.compile(r"ALTER\s+(?:TABLE|DATABASE)\b", re.IGNORECASE)
 _ALTER_TRIGGERS = re.compile(r"concurrently|tablespace", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z]+")
-_ENDS_TRANSACTION = re.compile(r"commit|rollback", re.IGNORECASE)
+_CONTROLS_TRANSACTION = re.compile(r"commit|rollback|call", re.IGNORECASE)
 _SET_TRIGGERS = re.compile(r"encoding|names|standard_conforming", re.IGNORECASE)
 
 COPY_FROM_STDIN = (
@@ -157,25 +157,30 @@ def _turns_off_standard_strings(node: Any) -> bool:
 
 
 def _do_block(text: str, start: int, end: int, node: Any) -> Statement:
-    """A DO block that COMMITs or ROLLBACKs must run on its own, outside any transaction."""
+    """A DO block that COMMITs or ROLLBACKs must run on its own, outside any transaction;
+    one that CALLs a procedure (which may commit) runs on its own outside the file's own
+    transaction blocks, as a CALL does."""
     options = {option.defname: option.arg for option in node.args or ()}
     language = getattr(options.get("language"), "sval", "plpgsql")
     if language != "plpgsql":
         return Statement(start, end, calls=True)  # we cannot read it: it may commit
-    if not _ENDS_TRANSACTION.search(text, start, end):
+    if not _CONTROLS_TRANSACTION.search(text, start, end):
         return Statement(start, end)
-    if _plpgsql_ends_transaction(text[start:end]):
+    kinds = _plpgsql_statements(text[start:end])
+    if kinds & {"commit", "rollback"}:
         return Statement(start, end, "DO block with COMMIT or ROLLBACK")
-    return Statement(start, end)
+    return Statement(start, end, calls="call" in kinds)
 
 
-def _plpgsql_ends_transaction(statement: str) -> bool:
+def _plpgsql_statements(statement: str) -> set[str]:
+    """Which of COMMIT, ROLLBACK and CALL the block's body holds."""
     try:
         tree = pg_parser.parse_plpgsql_json(statement)
     except pg_parser.ParseError:
         # The server will judge the body; read its words to decide how to send it.
-        return any(t.name in ("COMMIT", "ROLLBACK") for t in _body_tokens(statement))
-    return '"PLpgSQL_stmt_commit"' in tree or '"PLpgSQL_stmt_rollback"' in tree
+        words = {t.name for t in _body_tokens(statement)}
+        return {w.lower() for w in words & {"COMMIT", "ROLLBACK", "CALL"}}
+    return {kind for kind in ("commit", "rollback", "call") if f'"PLpgSQL_stmt_{kind}"' in tree}
 
 
 def _body_tokens(statement: str) -> list[Any]:

@@ -101,22 +101,32 @@ def _only_comments(gap: str) -> bool:
 
 
 def _refuse_unlock_all(text: str, statements: StatementList, location: str) -> None:
-    """``pg_advisory_unlock_all()`` called by the file itself (not inside a function body)."""
+    """``pg_advisory_unlock_all()`` called by the file itself (not inside a function body).
+
+    Each statement with the word in it is scanned once, however often it has it.
+    """
     starts = statements.starts()
+    by_statement: dict[int, list[int]] = {}
     for match in _UNLOCK_ALL.finditer(text):
         index = bisect.bisect_right(starts, match.start()) - 1
-        if index < 0 or match.start() >= statements[index].end:
-            continue
+        if index >= 0 and match.start() < statements[index].end:
+            by_statement.setdefault(index, []).append(match.start())
+    for index, offsets in by_statement.items():
         statement = statements[index]
         tokens = pg_parser.scan(text[statement.start : statement.end])
-        offset = match.start() - statement.start
-        if any(t.name == "IDENT" and t.start <= offset <= t.end for t in tokens):
-            raise SqlParseError(
-                _where(text, location, match.start()),
-                "pg_advisory_unlock_all() would release the migration lock in the middle of "
-                "the run, so another runner could apply the same migrations. Unlock only the "
-                "keys this migration took (pg_advisory_unlock(key)); nothing was run",
-            )
+        idents = [(t.start, t.end) for t in tokens if t.name == "IDENT"]
+        ident_starts = [start for start, _ in idents]
+        for offset in offsets:
+            at = offset - statement.start
+            found = bisect.bisect_right(ident_starts, at) - 1
+            if found >= 0 and idents[found][1] >= at:
+                raise SqlParseError(
+                    _where(text, location, offset),
+                    "pg_advisory_unlock_all() would release the migration lock in the middle "
+                    "of the run, so another runner could apply the same migrations. Unlock "
+                    "only the keys this migration took (pg_advisory_unlock(key)); nothing was "
+                    "run",
+                )
 
 
 def _diagnose(text: str, location: str, message: str, offset: int) -> SqlParseError:

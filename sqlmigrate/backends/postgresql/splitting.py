@@ -47,7 +47,11 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
     pos, total, size = 0, len(text), WINDOW
     while pos < total:
         end = _cut(text, pos, size)
-        if end is None:  # the next statement is longer than a window
+        if end is None and not _is_data(text, pos):
+            # Only the parser knows where a giant CREATE FUNCTION ... BEGIN ATOMIC
+            # ends: the rest of the text goes to it whole, whatever it costs.
+            end = total
+        if end is None:  # the next statement is a giant data statement
             start, stop, after = _giant_statement(text, pos)
             _check_progress(pos, after)
             if start < stop:
@@ -68,6 +72,19 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
             yield pos + piece.start, pos + piece.stop
         _check_progress(pos, end)
         pos, size = end, WINDOW
+
+
+#: statements the token walk may take to their first semicolon: no BEGIN ATOMIC in them
+_DATA_WORDS = frozenset({"INSERT", "UPDATE", "DELETE", "SELECT", "WITH", "VALUES", "MERGE"})
+
+
+def _is_data(text: str, pos: int) -> bool:
+    """Whether the statement at ``pos`` starts with a word of ``_DATA_WORDS``."""
+    tokens, _ = _tokens(text, pos, SCAN_STEP)
+    first = next((t for t in tokens if t.name not in _COMMENTS), None)
+    if first is None or first.name == "MARK":
+        return False
+    return text[pos + first.start : pos + first.end + 1].upper() in _DATA_WORDS
 
 
 def error_offset(error: pg_parser.ParseError, at_end: int) -> int:

@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from ...identifiers import quote_identifier
 
 #: GUCs this session set itself (Django, the caller, sqlmigrate): to put back after a file
+# The function behind the pg_settings view: a session holding a lock on the view
+# cannot make this wait.
 BASELINE_SQL = (
-    "SELECT name, setting FROM pg_catalog.pg_settings WHERE source = 'session' ORDER BY name"
+    "SELECT name, setting FROM pg_catalog.pg_show_all_settings() WHERE source = 'session' "
+    "ORDER BY name"
 )
 ROLES_SQL = "SELECT pg_catalog.current_user(), pg_catalog.session_user()"
 
@@ -42,7 +45,16 @@ class Baseline:
         Session authorization and role are not reset by RESET ALL; the
         settings are put back as the session user, then the role is taken.
         """
-        statements = ["RESET ALL", "RESET SESSION AUTHORIZATION", "RESET ROLE"]
+        # Temporary tables and LISTENs too: a migration's TEMP table would hide the real
+        # table of that name from the next file and from the caller (a test session).
+        # Prepared statements stay: the driver keeps its own and would not know.
+        statements = [
+            "RESET ALL",
+            "RESET SESSION AUTHORIZATION",
+            "RESET ROLE",
+            "DISCARD TEMP",
+            "UNLISTEN *",
+        ]
         if self.settings:
             calls = ", ".join(
                 f"pg_catalog.set_config({literal(name)}, {literal(value)}, false)"

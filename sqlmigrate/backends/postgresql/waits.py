@@ -8,8 +8,8 @@ from __future__ import annotations
 
 _ACTIVITY = (
     "a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(a.state, '?'), "
-    "round(extract(epoch FROM pg_catalog.now() - coalesce(a.xact_start, a.query_start, "
-    "a.backend_start)))::int"
+    "pg_catalog.round(extract(epoch FROM pg_catalog.now() - coalesce(a.xact_start, "
+    "a.query_start, a.backend_start)))::int"
 )
 
 
@@ -27,13 +27,14 @@ def advisory_holder_sql(key: int) -> str:
     )
 
 
-def table_lockers_sql(qualified_literal: str) -> str:
-    """Sessions other than ours holding a lock on a table (``qualified_literal``: its
-    quoted name as an SQL string literal)."""
+def table_lockers_sql(*qualified_literals: str) -> str:
+    """Sessions other than ours holding a lock on the tables (``qualified_literals``: their
+    quoted names as SQL string literals)."""
+    tables = ", ".join(f"pg_catalog.to_regclass({name})" for name in qualified_literals)
     return (
-        f"SELECT {_ACTIVITY}, l.mode FROM pg_catalog.pg_locks l "
-        "JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
-        f"WHERE l.relation = pg_catalog.to_regclass({qualified_literal}) AND l.granted "
+        f"SELECT {_ACTIVITY}, l.mode, l.relation::pg_catalog.regclass::text "
+        "FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+        f"WHERE l.relation IN ({tables}) AND l.granted "
         "AND l.pid <> pg_catalog.pg_backend_pid() ORDER BY a.pid LIMIT 5"
     )
 
