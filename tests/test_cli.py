@@ -415,12 +415,31 @@ class TestFlagsAndUsage:
         assert re.fullmatch(rf"{stamp}Finished after \S+", run.lines[1])
         assert run.code == 0
 
-    def test_drop_until_the_engine_has_it(self, cli: Cli) -> None:
-        if hasattr(engine, "drop"):
-            pytest.skip("engine.drop exists: python -m sqlmigrate drop runs it")
+    def test_drop_f_is_silent_and_drops_everything(self, cli: Cli, schema: Schema) -> None:
+        assert cli("up").code == 0
         run = cli("drop", "-f")
-        assert run.lines[0].startswith("error: drop is not implemented yet")
+        assert (run.lines, run.out, run.code) == ([], "", 0)
+        assert schema.tables() == set()  # the version table too, as the Go CLI does
+
+    def test_drop_asks_and_aborts_on_empty_stdin(self, cli: Cli, schema: Schema) -> None:
+        assert cli("up").code == 0
+        run = cli("drop")
+        assert run.lines == [
+            "Are you sure you want to drop the entire database schema? [y/N]",
+            "Aborted dropping the entire database schema",
+        ]
         assert run.code == 1
+        assert {"t1", "t2", "t3", "schema_migrations"} <= schema.tables()
+
+    def test_drop_answered_y(self, cli: Cli, schema: Schema) -> None:
+        assert cli("up").code == 0
+        run = cli("drop", stdin="y\n")
+        assert run.lines == [
+            "Are you sure you want to drop the entire database schema? [y/N]",
+            "Dropping the entire database schema",
+        ]
+        assert run.code == 0
+        assert schema.tables() == set()
 
 
 class TestCreate:
