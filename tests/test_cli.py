@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from sqlmigrate import engine
 from sqlmigrate.backends.postgresql import advisory_lock_id
 from sqlmigrate.cli.text import go_duration, redact_url
 

@@ -126,9 +126,6 @@ def drop(cli: Cli, args: list[str]) -> None:
     )
     from .. import engine
 
-    drop_everything = getattr(engine, "drop", None)
-    if drop_everything is None:
-        fatal("error: drop is not implemented yet in python -m sqlmigrate; nothing was dropped")
     if not values["f"]:
         if not _confirmed(cli, DROP_QUESTION):
             fatal("Aborted dropping the entire database schema")
@@ -136,7 +133,7 @@ def drop(cli: Cli, args: list[str]) -> None:
     folder = cli.open()
     options = cli.run_options(folder)
     del options["progress"], options["should_stop"]
-    drop_everything(**options)
+    engine.drop(**options)
 
 
 def create(cli: Cli, args: list[str]) -> None:
