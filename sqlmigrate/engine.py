@@ -36,7 +36,7 @@ from .exceptions import (
 from .history import HistoryView, checksums
 from .history_table import HistoryRecorder
 from .planner import Plan, Step, plan_down, plan_goto, plan_out_of_order, plan_up
-from .runner import AppliedMigration, PreparedStep, run_step
+from .runner import AppliedMigration, PreparedStep
 from .session import Run, RunOptions, Session, connection_for, open_session
 from .source import (
     MAX_VERSION,
@@ -219,7 +219,9 @@ def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[App
             run.progress(migration)
 
     def one(item: PreparedStep) -> AppliedMigration:
-        return run_step(backend, item, run.hint, recorder, rerun, run.sending)
+        return runner.run_context(
+            runner.context(backend, item, run.hint, recorder, rerun, run.sending)
+        )
 
     def stopping() -> bool:
         # like golang-migrate on SIGINT: the running migration finished, no more

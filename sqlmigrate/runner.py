@@ -113,19 +113,6 @@ class _Context:
         return self.prepared.step
 
 
-def run_step(
-    backend: Backend,
-    prepared: PreparedStep,
-    hint: CommandHint,
-    recorder: HistoryRecorder | None = None,
-    rerun: str = "python manage.py sqlmigrate_up",
-    sending: Sending | None = None,
-) -> AppliedMigration:
-    """Run one step; ``rerun`` is the command that tries it again after a fix;
-    ``sending`` sees the text of each of the file's statements before it is sent."""
-    return run_context(context(backend, prepared, hint, recorder, rerun, sending))
-
-
 def context(
     backend: Backend,
     prepared: PreparedStep,

@@ -137,6 +137,20 @@ class SQLMigrateCommand(BaseCommand):
             "(default: SQLMIGRATE_DDL_RETRIES, 3)",
         )
 
+    def ask(self, question: str, then: str | None = None) -> bool:
+        """Ask ``question`` on stderr, as golang-migrate does: only ``y`` or ``Y`` is yes
+        (then ``then`` is said); no answer (end of input) is no."""
+        self.stderr.write(question)
+        try:
+            answer = input()
+        except EOFError:
+            return False
+        if answer.strip().lower() != "y":
+            return False
+        if then:
+            self.stderr.write(then)
+        return True
+
     def run_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments every engine call takes, from the parsed options."""
         verbosity = int(options["verbosity"])

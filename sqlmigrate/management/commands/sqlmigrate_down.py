@@ -39,12 +39,4 @@ class Command(SQLMigrateCommand):
             raise CommandArgumentError(
                 "down without N would roll back every migration: pass N, or --all to mean it"
             )
-        self.stderr.write(QUESTION)
-        try:
-            answer = input()
-        except EOFError:
-            return False
-        if answer.strip().lower() != "y":
-            return False
-        self.stderr.write("Applying all down migrations")
-        return True
+        return self.ask(QUESTION, "Applying all down migrations")

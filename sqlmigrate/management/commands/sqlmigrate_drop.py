@@ -50,15 +50,7 @@ class Command(SQLMigrateCommand):
             raise CommandArgumentError(
                 "drop with --noinput would empty the schema without asking: add --force to mean it"
             )
-        self.stderr.write(QUESTION)
-        try:
-            answer = input()
-        except EOFError:
-            return False
-        if answer.strip().lower() != "y":
-            return False
-        self.stderr.write("Dropping the entire database schema")
-        return True
+        return self.ask(QUESTION, "Dropping the entire database schema")
 
 
 def _summary(dropped: engine.Dropped) -> str:

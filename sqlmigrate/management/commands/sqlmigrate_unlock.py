@@ -44,9 +44,4 @@ class Command(SQLMigrateCommand):
                 "sqlmigrate_unlock would remove the lock row: run it without --noinput to be "
                 "asked, or pass --yes to mean it"
             )
-        self.stderr.write(QUESTION)
-        try:
-            answer = input()
-        except EOFError:
-            return False
-        return answer.strip().lower() == "y"
+        return self.ask(QUESTION)
