@@ -15,6 +15,12 @@ os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL") or throwaway_da
 
 from realstaging.settings import *  # noqa: F403
 
+# Vendor tests (tests/vendors.py) point this alias at a new file per test.
+DATABASES["sqlite"] = {  # noqa: F405
+    "ENGINE": "django.db.backends.sqlite3",
+    "NAME": ":memory:",
+}
+
 # pytest-django creates test_<NAME>; sqlmigrate applies infra/migrations to it.
 SQLMIGRATE_TEST_DATABASES = ["default"]
 

@@ -164,11 +164,12 @@ def _run_atomic(context: _Context) -> None:
     if count == 0:
         messages = [_Message(closing, 0, 0)]
     elif isinstance(body, str) and len(body) <= BIG_STATEMENT:
-        text = f"BEGIN;\n{body}\n;\n{closing};\nCOMMIT"
-        messages = [_Message(text, 0, count, skip=1, origin=origin, prefix=len("BEGIN;\n"))]
+        begin = f"{context.backend.begin_sql()};\n"
+        text = f"{begin}{body}\n;\n{closing};\nCOMMIT"
+        messages = [_Message(text, 0, count, skip=1, origin=origin, prefix=len(begin))]
     else:  # alone, not glued to the bookkeeping: no second copy of a huge text
         messages = [
-            _Message("BEGIN", 0, 0),
+            _Message(context.backend.begin_sql(), 0, 0),
             _Message(body, 0, count, origin=origin),
             _Message(f"{closing};\nCOMMIT", 0, 0),
         ]

@@ -11,7 +11,7 @@ from .base import Backend, Parse
 __all__ = ["VENDORS", "Backend", "Parse", "backend_for", "parser_for"]
 
 #: vendors sqlmigrate has a backend for, as Django names them (``connection.vendor``)
-VENDORS = ("postgresql",)
+VENDORS = ("postgresql", "sqlite")
 
 
 def backend_for(connection: BaseDatabaseWrapper, table: str) -> Backend:
@@ -20,9 +20,13 @@ def backend_for(connection: BaseDatabaseWrapper, table: str) -> Backend:
         from .postgresql import PostgreSQLBackend
 
         return PostgreSQLBackend(connection, table)
+    if connection.vendor == "sqlite":
+        from .sqlite import SQLiteBackend
+
+        return SQLiteBackend(connection, table)
     raise ConfigurationError(
         f"database alias {connection.alias!r} uses {connection.vendor}; sqlmigrate supports "
-        f"PostgreSQL so far"
+        f"PostgreSQL and SQLite so far"
     )
 
 
@@ -34,4 +38,8 @@ def parser_for(vendor: str) -> Parse:
         from .postgresql.parsing import parse_migration
 
         return parse_migration
+    if vendor == "sqlite":
+        from .sqlite.parsing import parse_migration as parse_sqlite
+
+        return parse_sqlite
     raise ConfigurationError(f"sqlmigrate has no SQL parser for {vendor}")

@@ -24,8 +24,9 @@ from psycopg import generators, pq
 
 from ...exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ...identifiers import check_table_name, quote_identifier
-from ..base import ExecutionFailed, StatementError, VersionState
+from ..base import ExecutionFailed, HistorySql, StatementError, VersionState
 from . import waits as pg_waits
+from .history import PostgreSQLHistorySql
 from .state import (
     BASELINE_SQL,
     LOCK_LOST_MARK,
@@ -60,6 +61,7 @@ def advisory_lock_id(database_name: str, *additional_names: str) -> int:
 
 class PostgreSQLBackend:
     vendor = "postgresql"
+    history_sql: HistorySql = PostgreSQLHistorySql()
 
     def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
         check_table_name(table)
@@ -413,8 +415,11 @@ class PostgreSQLBackend:
         self.write(self.version_sql(version, dirty))
 
     # -- running SQL -----------------------------------------------------------
+    def begin_sql(self) -> str:
+        return "BEGIN"
+
     def begin(self) -> None:
-        self.execute("BEGIN")
+        self.execute(self.begin_sql())
 
     def execute(self, sql: str | bytes) -> None:
         """Send ``sql`` as one simple-query message; on failure, ``statement_index`` of
