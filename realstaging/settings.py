@@ -129,6 +129,10 @@ DATABASES = {
 }
 # An unreachable database host should fail in seconds, not after the OS's TCP
 # timeout: the admin status page is opened during incidents.
+if DATABASES["default"]["ENGINE"].endswith("mysql"):  # mysql:// URLs: tests
+    from realstaging.mysql_driver import install_fallback
+
+    install_fallback()
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # sqlite:/// URLs: tests
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
 

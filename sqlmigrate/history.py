@@ -61,6 +61,8 @@ class Entry:
         if isinstance(entry.started_at, str):  # SQLite keeps times as UTC text
             started = datetime.fromisoformat(entry.started_at).replace(tzinfo=UTC)
             entry = _replace(entry, started_at=started)
+        elif entry.started_at.tzinfo is None:  # MySQL's DATETIME: UTC, naive
+            entry = _replace(entry, started_at=entry.started_at.replace(tzinfo=UTC))
         if entry.resulting_version == -1:
             return _replace(entry, resulting_version=None)
         return entry

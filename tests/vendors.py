@@ -9,19 +9,29 @@ processes, and read tables back through ``vendor.query``.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import pytest
+from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 if TYPE_CHECKING:
     from .conftest import Schema
 
-VENDORS = ["postgresql", "sqlite"]
+VENDORS = ["postgresql", "sqlite", "mysql"]
+#: for pytest.mark.django_db(databases=...): the aliases this settings module has
+ALIASES = [alias for alias in ("default", "sqlite", "mysql") if alias in settings.DATABASES]
+NO_MYSQL = (
+    "no MariaDB/MySQL server: set TEST_MYSQL_URL, or run one on 127.0.0.1:3306 "
+    "(root, no password, database test)"
+)
 
 
 @dataclass
@@ -44,6 +54,8 @@ class Vendor:
     def tables(self) -> set[str]:
         if self.schema is not None:
             return self.schema.tables()
+        if self.name == "mysql":
+            return {row[0] for row in self.query("SHOW TABLES")}
         rows = self.query("SELECT name FROM sqlite_master WHERE type = 'table'")
         return {row[0] for row in rows} - {"sqlite_sequence"}
 
@@ -59,6 +71,9 @@ def vendor(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vendor]:
         yield Vendor("postgresql", "default", schema.url, schema=schema)
         return
     request.getfixturevalue("transactional_db")
+    if request.param == "mysql":
+        yield from _mysql_database()
+        return
     path = tmp_path / "db.sqlite3"
     connection = connections["sqlite"]
     # Django ignores close() on an in-memory database (pytest-django's test database
@@ -71,3 +86,31 @@ def vendor(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vendor]:
     finally:
         BaseDatabaseWrapper.close(connection)
         connection.settings_dict["NAME"] = saved
+
+
+def _mysql_database() -> Iterator[Vendor]:
+    """A new database on the MySQL server for one test, dropped after it."""
+    if "mysql" not in connections.settings:
+        if os.environ.get("SQLMIGRATE_REQUIRE_MYSQL") == "1":
+            pytest.fail(f"SQLMIGRATE_REQUIRE_MYSQL=1, but {NO_MYSQL}")
+        pytest.skip(NO_MYSQL)
+    connection = connections["mysql"]
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}`")
+    connection.close()
+    saved = connection.settings_dict["NAME"]
+    connection.settings_dict["NAME"] = name
+    s = connection.settings_dict
+    credentials = quote(s["USER"] or "", safe="")
+    if s["PASSWORD"]:
+        credentials += ":" + quote(str(s["PASSWORD"]), safe="")
+    url = f"mysql://{credentials}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 3306}/{name}"
+    try:
+        yield Vendor("mysql", "mysql", url)
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = saved
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        connection.close()

@@ -11,7 +11,7 @@ from .base import Backend, Parse
 __all__ = ["VENDORS", "Backend", "Parse", "backend_for", "parser_for"]
 
 #: vendors sqlmigrate has a backend for, as Django names them (``connection.vendor``)
-VENDORS = ("postgresql", "sqlite")
+VENDORS = ("postgresql", "sqlite", "mysql")
 
 
 def backend_for(connection: BaseDatabaseWrapper, table: str) -> Backend:
@@ -24,9 +24,13 @@ def backend_for(connection: BaseDatabaseWrapper, table: str) -> Backend:
         from .sqlite import SQLiteBackend
 
         return SQLiteBackend(connection, table)
+    if connection.vendor == "mysql":
+        from .mysql import MySQLBackend
+
+        return MySQLBackend(connection, table)
     raise ConfigurationError(
         f"database alias {connection.alias!r} uses {connection.vendor}; sqlmigrate supports "
-        f"PostgreSQL and SQLite so far"
+        f"PostgreSQL, SQLite and MySQL/MariaDB"
     )
 
 
@@ -42,4 +46,8 @@ def parser_for(vendor: str) -> Parse:
         from .sqlite.parsing import parse_migration as parse_sqlite
 
         return parse_sqlite
+    if vendor == "mysql":
+        from .mysql.parsing import parse_migration as parse_mysql
+
+        return parse_mysql
     raise ConfigurationError(f"sqlmigrate has no SQL parser for {vendor}")
