@@ -3,7 +3,7 @@ in-memory test databases, each vendor's refusals, table DDL and session restore.
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -199,7 +199,9 @@ class TestSQLite:
         migrations.pair(1, "a", "CREATE TABLE a (id int);")
         migrations.pair(2, "b", "CREATE TABLE b (id int);")
         with pytest.raises(LockLostError) as lost:
-            engine.up(using=vendor.alias, path=migrations.path, sending=lambda _: os.remove(lock))
+            engine.up(
+                using=vendor.alias, path=migrations.path, sending=lambda _: Path(lock).unlink()
+            )
         assert str(lost.value).startswith(
             f"the migration lock file {lock} was removed or replaced while this run held it"
         )
