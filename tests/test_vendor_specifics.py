@@ -3,8 +3,8 @@ in-memory test databases, each vendor's refusals, table DDL and session restore.
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.db import connections
