@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from django.test import Client, override_settings
 
 from sqlmigrate import engine
 from sqlmigrate.exceptions import (
@@ -171,6 +172,7 @@ HOLD_LOCK = (
 )
 
 PROCESSES = 8
+STATUS_URL = "/admin/sqlmigrate/migrationstatus/"
 
 
 def test_eight_runners_apply_each_migration_exactly_once(
@@ -251,3 +253,29 @@ def test_a_runner_killed_mid_file_leaves_the_previous_version_and_the_lock_free(
     assert [a.version for a in result.applied] == [2]
     assert vendor.query("SELECT id FROM a") == [(1,)]
     assert vendor.version_row() == [(2, False)]
+
+
+def test_admin_page_and_checks_read_every_vendor(
+    vendor: Vendor, migrations: Migrations, request: pytest.FixtureRequest
+) -> None:
+    if vendor.schema is not None:  # the admin's own tables are in public
+        vendor.query(f'SET search_path TO "{vendor.schema.name}", public')
+    admin_client: Client = request.getfixturevalue("admin_client")
+    three(migrations)
+    up(vendor, migrations, 2)
+    with override_settings(SQLMIGRATE_DIR=migrations.path):
+        response = admin_client.get(f"{STATUS_URL}?database={vendor.alias}")
+        checked = run_command("check", "--database", vendor.alias)
+    assert response.status_code == 200
+    facts = {fact.label: fact.value for fact in response.context["facts"]}
+    assert facts["Database"] == vendor.alias
+    rows = response.context["status"].rows
+    assert [(row.version, row.state) for row in rows] == [
+        (1, "applied"),
+        (2, "current"),
+        (3, "pending"),
+    ]
+    assert checked.code == 0, checked.err
+    assert f"(sqlmigrate.W001) Database '{vendor.alias}' has 1 unapplied SQL migration" in (
+        checked.err
+    )
