@@ -21,9 +21,9 @@ from sqlmigrate.exceptions import (
 from sqlmigrate.status import read_status
 
 from .conftest import Migrations, Schema, run_command
-from .vendors import ALIASES, Vendor
+from .vendors import Vendor
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=ALIASES)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 HISTORY = "schema_migrations_history"
 

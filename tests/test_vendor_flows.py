@@ -18,9 +18,9 @@ from sqlmigrate.exceptions import (
 )
 
 from .conftest import Migrations, run_command, spawn_manage
-from .vendors import ALIASES, Vendor
+from .vendors import Vendor
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=ALIASES)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 #: a statement no vendor can run in a transaction, so its file takes the dirty protocol
 NON_ATOMIC = {

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import override_settings
 
@@ -16,9 +15,9 @@ from sqlmigrate.backends.mysql import lock_name
 from sqlmigrate.exceptions import LockLostError, MigrationFailedError, SqlParseError
 
 from .conftest import Migrations
-from .vendors import ALIASES, Vendor
+from .vendors import Vendor, add_alias, remove_alias
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=ALIASES)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def only(vendor: Vendor, name: str) -> None:
@@ -210,16 +209,13 @@ class TestSQLite:
 
 @pytest.fixture
 def memory_alias() -> Iterator[BaseDatabaseWrapper]:
-    """The ``sqlite`` alias on a new in-memory database (Django's test-database form)."""
-    connection = connections["sqlite"]
-    BaseDatabaseWrapper.close(connection)
-    saved = connection.settings_dict["NAME"]
-    connection.settings_dict["NAME"] = "file:memorydb_sqlmigrate?mode=memory&cache=shared"
+    """An alias ``sqlite`` on a new in-memory database (Django's test-database form)."""
+    name = "file:memorydb_sqlmigrate?mode=memory&cache=shared"
+    connection = add_alias("sqlite", {"ENGINE": "django.db.backends.sqlite3", "NAME": name})
     try:
         yield connection
     finally:
-        BaseDatabaseWrapper.close(connection)
-        connection.settings_dict["NAME"] = saved
+        remove_alias("sqlite")
 
 
 def test_the_test_hook_migrates_an_in_memory_sqlite_database(
