@@ -503,3 +503,19 @@ class TestWindows:
         ]
         with pytest.raises(SqlParseError, match="unterminated quoted string"):
             parse_migration(f"INSERT INTO t VALUES {values}, ('open);\n", "w.up.sql")
+
+    def test_a_giant_statement_with_a_begin_atomic_body_is_refused(self) -> None:
+        # The token walk cannot tell where the body ends (it used to cut it at its
+        # first semicolon and take its END for the file's COMMIT).
+        columns = ", ".join(str(i) for i in range(100))  # no semicolon for GIANT characters
+        text = (
+            "BEGIN;\nCREATE FUNCTION h() RETURNS int LANGUAGE sql BEGIN ATOMIC "
+            f"SELECT {columns}; SELECT 2; END;\nCOMMIT;\n"
+        )
+        with pytest.raises(SqlParseError) as caught:
+            parse_migration(text, "w.up.sql")
+        assert str(caught.value) == (
+            "w.up.sql:2:52: a BEGIN ATOMIC body in a statement too long to parse whole: "
+            "sqlmigrate cannot tell where it ends. Split the statement, or use a $$-quoted "
+            "body; nothing was run"
+        )

@@ -27,6 +27,10 @@ GIANT = 8 << 20
 #: how much of a giant statement the scanner takes at a time
 SCAN_STEP = 256 << 10
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+GIANT_ATOMIC = (
+    "a BEGIN ATOMIC body in a statement too long to parse whole: sqlmigrate cannot tell "
+    "where it ends. Split the statement, or use a $$-quoted body"
+)
 
 
 class SplitError(Exception):
@@ -104,6 +108,7 @@ def _giant_statement(text: str, pos: int) -> tuple[int, int, int]:
     total, step = len(text), SCAN_STEP
     first: int | None = None
     last_end = pos
+    previous = ""
     while pos < total:
         tokens, complete = _tokens(text, pos, step)
         if not tokens:
@@ -115,6 +120,11 @@ def _giant_statement(text: str, pos: int) -> tuple[int, int, int]:
         for token in tokens if complete else tokens[:-1]:  # the last may be cut off
             if token.name in _COMMENTS:
                 continue
+            if token.name == "ATOMIC" and previous == "BEGIN_P":
+                # Only the parser knows where a BEGIN ATOMIC body ends; the token walk
+                # would cut it at its first semicolon.
+                raise SplitError(GIANT_ATOMIC, pos + token.start)
+            previous = token.name
             if token.name == "ASCII_59":
                 return (first if first is not None else last_end), last_end, pos + token.end + 1
             first = pos + token.start if first is None else first
