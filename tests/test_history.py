@@ -41,10 +41,15 @@ def history(schema: Schema | Vendor) -> list[tuple[object, ...]]:
     )
 
 
-def cli_sets_version(schema: Schema, version: int, *tables: int) -> None:
-    """What the Go CLI leaves behind: its tables, and TRUNCATE + INSERT of the version."""
+def cli_sets_version(schema: Schema | Vendor, version: int, *tables: int) -> None:
+    """What the Go CLI leaves behind: its tables, and TRUNCATE + INSERT of the version
+    (its sqlite3 and mysql drivers: DELETE + INSERT)."""
     for table in tables:
         schema.query(f"CREATE TABLE t{table} (id int)")
+    if isinstance(schema, Vendor) and schema.name != "postgresql":
+        schema.query("DELETE FROM schema_migrations")
+        schema.query(f"INSERT INTO schema_migrations (version, dirty) VALUES ({version}, 0)")
+        return
     schema.query(
         "BEGIN; TRUNCATE schema_migrations; "
         f"INSERT INTO schema_migrations VALUES ({version}, false); COMMIT"
@@ -201,33 +206,34 @@ class TestOutOfOrder:
 
 class TestTheGoCliInBetween:
     def test_versions_applied_by_the_cli_are_observed(
-        self, schema: Schema, migrations: Migrations
+        self, vendor: Vendor, migrations: Migrations
     ) -> None:
         make(migrations, 1, 2, 3, 4)
-        engine.up(2, path=migrations.path)
-        cli_sets_version(schema, 3, 3)
-        engine.up(path=migrations.path)
-        assert history(schema)[2:] == [(3, "up", "observed", 3), (4, "up", "applied", 4)]
-        row = read_status(path=migrations.path).row(3)
+        engine.up(2, using=vendor.alias, path=migrations.path)
+        cli_sets_version(vendor, 3, 3)
+        engine.up(using=vendor.alias, path=migrations.path)
+        assert history(vendor)[2:] == [(3, "up", "observed", 3), (4, "up", "applied", 4)]
+        row = read_status(using=vendor.alias, path=migrations.path).row(3)
         assert row is not None
         assert row.outside
         # The CLI rolls back to 2: sqlmigrate notices, and 3 is pending again, not out of order.
-        schema.query("DROP TABLE t3; DROP TABLE t4")
-        cli_sets_version(schema, 2)
-        result = engine.up(path=migrations.path)
+        vendor.query("DROP TABLE t3")
+        vendor.query("DROP TABLE t4")
+        cli_sets_version(vendor, 2)
+        result = engine.up(using=vendor.alias, path=migrations.path)
         assert [a.version for a in result.applied] == [3, 4]
-        assert (4, "down", "observed", 2) in history(schema)
+        assert (4, "down", "observed", 2) in history(vendor)
 
     def test_drift_is_checked_against_what_was_observed(
-        self, schema: Schema, migrations: Migrations
+        self, vendor: Vendor, migrations: Migrations
     ) -> None:
         make(migrations, 1, 2, 3)
-        engine.up(1, path=migrations.path)
-        cli_sets_version(schema, 2, 2)
-        engine.up(path=migrations.path)
+        engine.up(1, using=vendor.alias, path=migrations.path)
+        cli_sets_version(vendor, 2, 2)
+        engine.up(using=vendor.alias, path=migrations.path)
         migrations.write("2_t2.up.sql", "CREATE TABLE t2 (id text);")
         with pytest.raises(DriftError, match=r"UTC outside sqlmigrate \(first seen\)"):
-            engine.down(1, path=migrations.path)
+            engine.down(1, using=vendor.alias, path=migrations.path)
 
 
 class TestAhead:
@@ -250,16 +256,16 @@ class TestAhead:
             engine.down(1, path=migrations.path)
 
     def test_unknown_or_in_between_versions_stay_errors(
-        self, schema: Schema, migrations: Migrations
+        self, vendor: Vendor, migrations: Migrations
     ) -> None:
         make(migrations, 1, 3)
-        engine.up(1, path=migrations.path)
-        cli_sets_version(schema, 9)  # forced by hand: history never saw 9 applied
+        engine.up(1, using=vendor.alias, path=migrations.path)
+        cli_sets_version(vendor, 9)  # forced by hand: history never saw 9 applied
         with pytest.raises(SQLMigrateError, match=r"^no migration found for version 9"):
-            engine.up(path=migrations.path)
-        cli_sets_version(schema, 2)
+            engine.up(using=vendor.alias, path=migrations.path)
+        cli_sets_version(vendor, 2)
         with pytest.raises(VersionNotFoundError, match=r"^no migration found for version 2"):
-            engine.up(path=migrations.path)
+            engine.up(using=vendor.alias, path=migrations.path)
 
 
 class TestBackfill:
