@@ -3,10 +3,13 @@ in-memory test databases, each vendor's refusals, table DDL and session restore.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import django
 import pytest
+from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import override_settings
 
@@ -232,3 +235,37 @@ def test_the_test_hook_migrates_an_in_memory_sqlite_database(
             cursor.execute("SELECT version, dirty FROM schema_migrations")
             assert cursor.fetchall() == [(1, 0)]
         assert not engine.up(using="sqlite").changed  # --keepdb: nothing to do the next time
+
+
+@pytest.mark.parametrize("vendor", ["sqlite", "mysql"], indirect=True)
+def test_the_test_hook_with_keepdb_on_a_real_test_database(
+    vendor: Vendor, migrations: Migrations, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Django's create_test_db for the alias (a file / a test_ database), as `manage.py test
+    --keepdb` runs it twice: the first run applies every file, the second only the new one."""
+    connection = connections[vendor.alias]
+    original = connection.settings_dict["NAME"]
+    test_name = str(tmp_path / "test.sqlite3") if vendor.name == "sqlite" else f"test_{original}"
+    connection.settings_dict["TEST"]["NAME"] = test_name
+    migrations.pair(1, "t1", "CREATE TABLE t1 (id int);")
+    settings = {"SQLMIGRATE_TEST_DATABASES": [vendor.alias], "SQLMIGRATE_DIR": migrations.path}
+    try:
+        with override_settings(**settings):
+            assert create_test_db(connection, keepdb=True) == test_name
+            assert re.findall(r"^  OK   (\S+) ", capsys.readouterr().err, re.M) == ["1_t1.up.sql"]
+            BaseDatabaseWrapper.close(connection)
+            connection.settings_dict["NAME"] = original  # as the next run starts
+            migrations.pair(2, "t2", "CREATE TABLE t2 (id int);")
+            assert create_test_db(connection, keepdb=True) == test_name
+            assert re.findall(r"^  OK   (\S+) ", capsys.readouterr().err, re.M) == ["2_t2.up.sql"]
+            assert vendor.version_row() == [(2, False)]
+            assert {"t1", "t2", "auth_user"} <= vendor.tables()
+    finally:
+        connection.creation.destroy_test_db(original, verbosity=0, keepdb=False)
+
+
+def create_test_db(connection: BaseDatabaseWrapper, *, keepdb: bool) -> str:
+    serialize = {"serialize": False} if django.VERSION < (6,) else {}
+    return connection.creation.create_test_db(
+        verbosity=2, autoclobber=True, keepdb=keepdb, **serialize
+    )
