@@ -16,6 +16,7 @@ from django.test import override_settings
 from sqlmigrate import engine, testing
 from sqlmigrate.backends.mysql import lock_name
 from sqlmigrate.exceptions import LockLostError, MigrationFailedError, SqlParseError
+from sqlmigrate.validate import validate
 
 from .conftest import Migrations
 from .vendors import Vendor, add_alias, remove_alias
@@ -269,3 +270,26 @@ def create_test_db(connection: BaseDatabaseWrapper, *, keepdb: bool) -> str:
     return connection.creation.create_test_db(
         verbosity=2, autoclobber=True, keepdb=keepdb, **serialize
     )
+
+
+#: a file each vendor's own parser refuses, and the start of its message
+REFUSED = {
+    "postgresql": ("\\connect other\n", "psql meta-command \\connect is not SQL"),
+    "sqlite": ("SELECT 'open;\n", "this statement never ends"),
+    "mysql": ("DELIMITER //\n", "DELIMITER is a command of the mysql client"),
+}
+
+
+def test_validate_parses_with_the_aliass_vendor_and_lints_postgresql_only(
+    vendor: Vendor, migrations: Migrations
+) -> None:
+    text, message = REFUSED[vendor.name]
+    migrations.pair(1, "bad", text)
+    with override_settings(SQLMIGRATE_SQUAWK="/nonexistent/squawk"):
+        report = validate(migrations.path, using=vendor.alias, lint=True)
+    assert [error.split(": ", 1)[1].startswith(message) for error in report.errors] == [True]
+    if vendor.name == "postgresql":
+        assert report.lint is not None
+    else:
+        assert report.lint is None
+        assert report.warnings == [f"--lint skipped: squawk lints PostgreSQL, not {vendor.name}"]
