@@ -129,7 +129,12 @@ DATABASES = {
 }
 # An unreachable database host should fail in seconds, not after the OS's TCP
 # timeout: the admin status page is opened during incidents.
-DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
+if DATABASES["default"]["ENGINE"].endswith("mysql"):  # mysql:// URLs: tests
+    from realstaging.mysql_driver import install_fallback
+
+    install_fallback()
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # sqlite:/// URLs: tests
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 10)
 
 # The schema is owned by the SQL files, not by Django migrations.
 SQLMIGRATE_DIR = BASE_DIR / "infra" / "migrations"

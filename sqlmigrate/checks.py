@@ -106,7 +106,8 @@ def check_lint(
 
     pending: dict[Path, None] = {}  # ordered, and a file pending on two aliases once
     for alias in databases:
-        if supported(alias):
+        # squawk reads PostgreSQL: SQLite and MySQL files are not its to judge.
+        if supported(alias) and _vendor(alias) == "postgresql":
             status = read_status(using=alias)
             rows = [row for row in status.rows if row.state == "pending"]
             pending.update(dict.fromkeys(row.up.path for row in rows if row.up is not None))
@@ -149,6 +150,10 @@ def command(name: str, *args: str, using: str = DEFAULT_DB_ALIAS) -> str:
     if using != DEFAULT_DB_ALIAS:
         words.append(f"--database {using}")
     return " ".join(words)
+
+
+def _vendor(alias: str) -> str:
+    return connections[alias].vendor if alias in connections.settings else "postgresql"
 
 
 def supported(alias: str) -> bool:

@@ -236,7 +236,9 @@ def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[App
         backend.check_session()
         if run.starting is not None:
             run.starting(group[0].step.label)
-        items = [ddl_retry.with_limits(item, run.limits) for item in group]
+        # Statement and lock timeouts around a file's statements: PostgreSQL's, so far.
+        limited = backend.vendor == "postgresql"
+        items = [ddl_retry.with_limits(item, run.limits) if limited else item for item in group]
         try:
             rest = (
                 _run_batch(items, backend, recorder, run, rerun, done) if len(items) > 1 else items

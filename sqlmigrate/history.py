@@ -19,7 +19,7 @@ import hashlib
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,40 +33,6 @@ COLUMNS = (
 COLUMN_NAMES = tuple(name.strip() for name in COLUMNS.split(","))
 #: outcomes that say whether a version's up file is in the database
 STATE_OUTCOMES = ("applied", "observed", "backfilled")
-
-
-def create_table_sql(qualified: str) -> str:
-    return f"""CREATE TABLE IF NOT EXISTS {qualified} (
-    id bigserial PRIMARY KEY,
-    version bigint NOT NULL,
-    name text NOT NULL,
-    direction text NOT NULL CHECK (direction IN ('up', 'down', 'force')),
-    outcome text NOT NULL
-        CHECK (outcome IN ('running', 'applied', 'failed', 'observed', 'backfilled')),
-    checksum text,
-    content_checksum text,
-    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-    duration_ms double precision,
-    db_user text NOT NULL DEFAULT current_user,
-    hostname text,
-    application text,
-    resulting_version bigint
-)"""
-
-
-def states_sql(qualified: str, *, full: bool = True) -> str:
-    """Per version, the latest row that says whether its up file is applied.
-
-    ``full=False`` reads only version and direction: all a run with nothing
-    to do needs, and much cheaper to decode for thousands of rows.
-    """
-    outcomes = ", ".join(f"'{o}'" for o in STATE_OUTCOMES)
-    columns = COLUMNS if full else "version, direction"
-    return (
-        f"SELECT DISTINCT ON (version) {columns} FROM {qualified} "
-        f"WHERE direction IN ('up', 'down') AND outcome IN ({outcomes}) "
-        f"ORDER BY version, id DESC"
-    )
 
 
 def last_sql(qualified: str) -> str:
@@ -92,8 +58,13 @@ class Entry:
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Entry:
         entry = cls(*row)
+        if isinstance(entry.started_at, str):  # SQLite keeps times as UTC text
+            started = datetime.fromisoformat(entry.started_at).replace(tzinfo=UTC)
+            entry = _replace(entry, started_at=started)
+        elif entry.started_at.tzinfo is None:  # MySQL's DATETIME: UTC, naive
+            entry = _replace(entry, started_at=entry.started_at.replace(tzinfo=UTC))
         if entry.resulting_version == -1:
-            return _replace_resulting(entry, None)
+            return _replace(entry, resulting_version=None)
         return entry
 
     @property
@@ -102,10 +73,9 @@ class Entry:
         return self.outcome in ("observed", "backfilled")
 
 
-def _replace_resulting(entry: Entry, value: int | None) -> Entry:
+def _replace(entry: Entry, **changes: Any) -> Entry:
     values = {name: getattr(entry, name) for name in Entry.__slots__}
-    values["resulting_version"] = value
-    return Entry(**values)
+    return Entry(**{**values, **changes})
 
 
 @dataclass(frozen=True, slots=True)

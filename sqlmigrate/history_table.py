@@ -19,9 +19,7 @@ from .history import (
     Checksums,
     HistoryView,
     application_name,
-    create_table_sql,
     last_sql,
-    states_sql,
 )
 from .source import Migration, MigrationSource
 
@@ -43,15 +41,13 @@ class HistoryTable:
         """Create the table when missing (checked first, as for the version table);
         refuse one of that name that is not sqlmigrate's."""
         if not self.backend.table_exists(self.table):
-            self.backend.write(create_table_sql(self.qualified))
+            self.backend.write(self.backend.history_sql.create_table(self.qualified))
             return
         self._check_columns()
 
     def _check_columns(self) -> None:
-        rows = self.backend.query(
-            "SELECT attname FROM pg_attribute WHERE attrelid = "
-            f"{self.backend.literal(self.qualified)}::regclass AND attnum > 0 AND NOT attisdropped"
-        )
+        sql = self.backend.history_sql.columns(self.qualified, self.table, self.backend.literal)
+        rows = self.backend.query(sql)
         missing = [c for c in COLUMN_NAMES if c not in {row[0] for row in rows}]
         if missing:
             raise ConfigurationError(
@@ -63,7 +59,7 @@ class HistoryTable:
     def load(self, *, full: bool = True) -> HistoryView:
         """The table's state; ``full=False`` skips what only drift checks need."""
         try:
-            states = self.backend.query(states_sql(self.qualified, full=full))
+            states = self.backend.query(self.backend.history_sql.states(self.qualified, full=full))
             last = self.backend.query(last_sql(self.qualified))
         except ExecutionFailed as failure:
             self._check_columns()  # a table of that name that is not ours: say so
@@ -128,12 +124,8 @@ class HistoryTable:
         timed: bool = True,
     ) -> str:
         """An INSERT of one row; ``timed``: duration from the transaction's start."""
-        duration = (
-            "extract(epoch FROM pg_catalog.clock_timestamp() "
-            "- pg_catalog.transaction_timestamp()) * 1000"
-            if timed
-            else "NULL"
-        )
+        dialect = self.backend.history_sql
+        started, elapsed = dialect.timing() if timed else (dialect.now(), "NULL")
         values = [
             str(-1 if version is None else version),
             self.backend.literal(name),
@@ -141,8 +133,8 @@ class HistoryTable:
             _word(outcome),
             _hex(sums.sha256 if sums else None),
             _hex(sums.content if sums else None),
-            "pg_catalog.transaction_timestamp()" if timed else "pg_catalog.clock_timestamp()",
-            duration,
+            started,
+            elapsed,
             self._who,
             str(-1 if resulting is None else resulting),
         ]
@@ -180,7 +172,7 @@ class HistoryTable:
     def finish_sql(self, row_id: int, outcome: str = "applied") -> str:
         return (
             f"UPDATE {self.qualified} SET outcome = {self.backend.literal(outcome)}, "
-            f"duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - started_at) * 1000 "
+            f"duration_ms = {self.backend.history_sql.elapsed_since('started_at')} "
             f"WHERE id = {int(row_id)}"
         )
 

@@ -193,8 +193,9 @@ def _run_atomic(context: _Context) -> None:
 def _opening(context: _Context) -> str:
     """BEGIN, then the file's lock and statement timeouts for its transaction: the file's
     own SET comes after them, so it has the last word."""
+    begin = context.backend.begin_sql()
     limits = context.prepared.limits.sql()
-    return f"BEGIN;\n{limits};\n" if limits else "BEGIN;\n"
+    return f"{begin};\n{limits};\n" if limits else f"{begin};\n"
 
 
 def _body(sql: ParsedSql) -> tuple[str | bytes, int]:

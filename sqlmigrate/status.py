@@ -19,7 +19,7 @@ from .backends.base import VersionState
 from .conf import settings
 from .exceptions import SQLMigrateError
 from .guards import Drift, check_applied, find_out_of_order
-from .history import Entry, HistoryView, last_sql, states_sql
+from .history import Entry, HistoryView, last_sql
 from .source import Migration, MigrationFile, MigrationSource, load_source
 
 #: "unknown": the database could not be read, so no row can claim a state
@@ -173,7 +173,8 @@ def _read_history(
         return HistoryView(), None
     try:
         backend = backend_for(connections[using], settings.table)
-        results = backend.peek_query(table, lambda q: [states_sql(q), last_sql(q)], timeout)
+        states = backend.history_sql.states
+        results = backend.peek_query(table, lambda q: [states(q, full=True), last_sql(q)], timeout)
     except SQLMigrateError as error:
         return HistoryView(), str(error)
     if results is None:

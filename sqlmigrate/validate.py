@@ -55,7 +55,9 @@ def validate(
         _check_pair(migration, report, strict)
     if using is not None:
         _check_database(directory, using, report)
-    if lint:
+    if lint and _vendor(using) != "postgresql":
+        report.warnings.append(f"--lint skipped: squawk lints PostgreSQL, not {_vendor(using)}")
+    elif lint:
         # Files that cannot be read are errors already; squawk would stop at the first.
         report.lint = lint_configured(readable)
     return report

@@ -26,6 +26,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from .pgbouncer import pgbouncer  # noqa: F401  (the fixture, for every test module)
+from .vendors import vendor  # noqa: F401  (the fixture, for every test module)
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -21,6 +21,7 @@ from sqlmigrate.exceptions import (
 from sqlmigrate.status import read_status
 
 from .conftest import Migrations, Schema, run_command
+from .vendors import Vendor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,16 +35,21 @@ def make(migrations: Migrations, *versions: int) -> None:
         )
 
 
-def history(schema: Schema) -> list[tuple[object, ...]]:
+def history(schema: Schema | Vendor) -> list[tuple[object, ...]]:
     return schema.query(
         f"SELECT version, direction, outcome, resulting_version FROM {HISTORY} ORDER BY id"
     )
 
 
-def cli_sets_version(schema: Schema, version: int, *tables: int) -> None:
-    """What the Go CLI leaves behind: its tables, and TRUNCATE + INSERT of the version."""
+def cli_sets_version(schema: Schema | Vendor, version: int, *tables: int) -> None:
+    """What the Go CLI leaves behind: its tables, and TRUNCATE + INSERT of the version
+    (its sqlite3 and mysql drivers: DELETE + INSERT)."""
     for table in tables:
         schema.query(f"CREATE TABLE t{table} (id int)")
+    if isinstance(schema, Vendor) and schema.name != "postgresql":
+        schema.query("DELETE FROM schema_migrations")
+        schema.query(f"INSERT INTO schema_migrations (version, dirty) VALUES ({version}, 0)")
+        return
     schema.query(
         "BEGIN; TRUNCATE schema_migrations; "
         f"INSERT INTO schema_migrations VALUES ({version}, false); COMMIT"
@@ -96,10 +102,10 @@ class TestRows:
             (3, "up", "failed", 3),
         ]
 
-    def test_force_is_recorded(self, schema: Schema, migrations: Migrations) -> None:
+    def test_force_is_recorded(self, vendor: Vendor, migrations: Migrations) -> None:
         make(migrations, 1, 2)
-        engine.force(2, path=migrations.path)
-        assert history(schema) == [(2, "force", "applied", 2)]
+        engine.force(2, using=vendor.alias, path=migrations.path)
+        assert history(vendor) == [(2, "force", "applied", 2)]
 
     def test_history_table_name_is_validated(self, schema: Schema, migrations: Migrations) -> None:
         make(migrations, 1)
@@ -117,12 +123,12 @@ class TestRows:
 
 
 class TestDrift:
-    def test_edited_applied_file_is_refused(self, schema: Schema, migrations: Migrations) -> None:
+    def test_edited_applied_file_is_refused(self, vendor: Vendor, migrations: Migrations) -> None:
         make(migrations, 1, 2)
-        engine.up(1, path=migrations.path)
+        engine.up(1, using=vendor.alias, path=migrations.path)
         edited = migrations.write("1_t1.up.sql", "CREATE TABLE t1 (id bigint);")
         with pytest.raises(DriftError) as caught:
-            engine.up(path=migrations.path)
+            engine.up(using=vendor.alias, path=migrations.path)
         message = str(caught.value)
         old = hashlib.sha256(b"CREATE TABLE t1 (id int);").hexdigest()
         new = hashlib.sha256(edited.read_bytes()).hexdigest()
@@ -131,42 +137,44 @@ class TestDrift:
         assert f"UTC by sqlmigrate; recorded sha256 {old}, file now {new}). " in message
         assert "The SQL itself changed." in message
         assert "pass --allow-drift or set SQLMIGRATE_ALLOW_DRIFT = True" in message
-        assert schema.version_row() == [(1, False)]
+        assert vendor.version_row() == [(1, False)]
         with pytest.raises(DriftError):
-            engine.down(path=migrations.path)
+            engine.down(using=vendor.alias, path=migrations.path)
         with pytest.raises(DriftError):
-            engine.goto(2, path=migrations.path)
+            engine.goto(2, using=vendor.alias, path=migrations.path)
 
     def test_whitespace_only_edit_is_drift_but_says_so(
-        self, schema: Schema, migrations: Migrations
+        self, vendor: Vendor, migrations: Migrations
     ) -> None:
         make(migrations, 1)
-        engine.up(path=migrations.path)
+        engine.up(using=vendor.alias, path=migrations.path)
         migrations.write("1_t1.up.sql", "-- tidy\nCREATE TABLE   t1 (id int);\n")
         with pytest.raises(DriftError, match="Only whitespace or comments changed"):
-            engine.down(1, path=migrations.path)
+            engine.down(1, using=vendor.alias, path=migrations.path)
 
-    def test_allow_drift_runs_and_warns(self, schema: Schema, migrations: Migrations) -> None:
+    def test_allow_drift_runs_and_warns(self, vendor: Vendor, migrations: Migrations) -> None:
         make(migrations, 1, 2)
-        engine.up(1, path=migrations.path)
+        engine.up(1, using=vendor.alias, path=migrations.path)
         migrations.write("1_t1.up.sql", "CREATE TABLE t1 (id bigint);")
         warnings: list[str] = []
-        result = engine.up(path=migrations.path, allow_drift=True, warn=warnings.append)
+        result = engine.up(
+            using=vendor.alias, path=migrations.path, allow_drift=True, warn=warnings.append
+        )
         assert result.version_after == 2
         assert warnings[0].startswith("warning: drift: ")
         with override_settings(SQLMIGRATE_ALLOW_DRIFT=True):
-            assert engine.down(1, path=migrations.path).version_after == 1
+            assert engine.down(1, using=vendor.alias, path=migrations.path).version_after == 1
 
 
 class TestOutOfOrder:
     def test_late_file_is_refused_then_applied_without_moving_back(
-        self, schema: Schema, migrations: Migrations
+        self, vendor: Vendor, migrations: Migrations
     ) -> None:
         make(migrations, 1, 2, 4)
-        engine.up(path=migrations.path)
+        engine.up(using=vendor.alias, path=migrations.path)
         make(migrations, 3)
         with pytest.raises(OutOfOrderError) as caught:
-            engine.up(path=migrations.path)
+            engine.up(using=vendor.alias, path=migrations.path)
         message = str(caught.value)
         assert "out of order: " in message
         assert (
@@ -175,12 +183,12 @@ class TestOutOfOrder:
         )
         assert "renumber it to come after 4" in message
         assert "--allow-out-of-order" in message
-        result = engine.up(path=migrations.path, allow_out_of_order=True)
+        result = engine.up(using=vendor.alias, path=migrations.path, allow_out_of_order=True)
         assert [a.label for a in result.applied] == ["3_t3.up.sql (out of order)"]
-        assert schema.version_row() == [(4, False)]
-        assert "t3" in schema.tables()
-        assert history(schema)[-1] == (3, "up", "applied", 4)
-        assert engine.up(path=migrations.path).changed is False
+        assert vendor.version_row() == [(4, False)]
+        assert "t3" in vendor.tables()
+        assert history(vendor)[-1] == (3, "up", "applied", 4)
+        assert engine.up(using=vendor.alias, path=migrations.path).changed is False
 
     def test_files_from_before_history_are_not_out_of_order(
         self, schema: Schema, migrations: Migrations
@@ -198,33 +206,34 @@ class TestOutOfOrder:
 
 class TestTheGoCliInBetween:
     def test_versions_applied_by_the_cli_are_observed(
-        self, schema: Schema, migrations: Migrations
+        self, vendor: Vendor, migrations: Migrations
     ) -> None:
         make(migrations, 1, 2, 3, 4)
-        engine.up(2, path=migrations.path)
-        cli_sets_version(schema, 3, 3)
-        engine.up(path=migrations.path)
-        assert history(schema)[2:] == [(3, "up", "observed", 3), (4, "up", "applied", 4)]
-        row = read_status(path=migrations.path).row(3)
+        engine.up(2, using=vendor.alias, path=migrations.path)
+        cli_sets_version(vendor, 3, 3)
+        engine.up(using=vendor.alias, path=migrations.path)
+        assert history(vendor)[2:] == [(3, "up", "observed", 3), (4, "up", "applied", 4)]
+        row = read_status(using=vendor.alias, path=migrations.path).row(3)
         assert row is not None
         assert row.outside
         # The CLI rolls back to 2: sqlmigrate notices, and 3 is pending again, not out of order.
-        schema.query("DROP TABLE t3; DROP TABLE t4")
-        cli_sets_version(schema, 2)
-        result = engine.up(path=migrations.path)
+        vendor.query("DROP TABLE t3")
+        vendor.query("DROP TABLE t4")
+        cli_sets_version(vendor, 2)
+        result = engine.up(using=vendor.alias, path=migrations.path)
         assert [a.version for a in result.applied] == [3, 4]
-        assert (4, "down", "observed", 2) in history(schema)
+        assert (4, "down", "observed", 2) in history(vendor)
 
     def test_drift_is_checked_against_what_was_observed(
-        self, schema: Schema, migrations: Migrations
+        self, vendor: Vendor, migrations: Migrations
     ) -> None:
         make(migrations, 1, 2, 3)
-        engine.up(1, path=migrations.path)
-        cli_sets_version(schema, 2, 2)
-        engine.up(path=migrations.path)
+        engine.up(1, using=vendor.alias, path=migrations.path)
+        cli_sets_version(vendor, 2, 2)
+        engine.up(using=vendor.alias, path=migrations.path)
         migrations.write("2_t2.up.sql", "CREATE TABLE t2 (id text);")
         with pytest.raises(DriftError, match=r"UTC outside sqlmigrate \(first seen\)"):
-            engine.down(1, path=migrations.path)
+            engine.down(1, using=vendor.alias, path=migrations.path)
 
 
 class TestAhead:
@@ -247,16 +256,16 @@ class TestAhead:
             engine.down(1, path=migrations.path)
 
     def test_unknown_or_in_between_versions_stay_errors(
-        self, schema: Schema, migrations: Migrations
+        self, vendor: Vendor, migrations: Migrations
     ) -> None:
         make(migrations, 1, 3)
-        engine.up(1, path=migrations.path)
-        cli_sets_version(schema, 9)  # forced by hand: history never saw 9 applied
+        engine.up(1, using=vendor.alias, path=migrations.path)
+        cli_sets_version(vendor, 9)  # forced by hand: history never saw 9 applied
         with pytest.raises(SQLMigrateError, match=r"^no migration found for version 9"):
-            engine.up(path=migrations.path)
-        cli_sets_version(schema, 2)
+            engine.up(using=vendor.alias, path=migrations.path)
+        cli_sets_version(vendor, 2)
         with pytest.raises(VersionNotFoundError, match=r"^no migration found for version 2"):
-            engine.up(path=migrations.path)
+            engine.up(using=vendor.alias, path=migrations.path)
 
 
 class TestBackfill:

@@ -11,7 +11,7 @@ from .base import Backend, Parse
 __all__ = ["VENDORS", "Backend", "Parse", "backend_for", "parser_for"]
 
 #: vendors sqlmigrate has a backend for, as Django names them (``connection.vendor``)
-VENDORS = ("postgresql",)
+VENDORS = ("postgresql", "sqlite", "mysql")
 
 
 def backend_for(connection: BaseDatabaseWrapper, table: str) -> Backend:
@@ -26,9 +26,17 @@ def backend_for(connection: BaseDatabaseWrapper, table: str) -> Backend:
         from .postgresql import PostgreSQLBackend
 
         return PostgreSQLBackend(connection, table)
+    if connection.vendor == "sqlite":
+        from .sqlite import SQLiteBackend
+
+        return SQLiteBackend(connection, table)
+    if connection.vendor == "mysql":
+        from .mysql import MySQLBackend
+
+        return MySQLBackend(connection, table)
     raise ConfigurationError(
         f"database alias {connection.alias!r} uses {connection.vendor}; sqlmigrate supports "
-        f"PostgreSQL so far"
+        f"PostgreSQL, SQLite and MySQL/MariaDB"
     )
 
 
@@ -40,4 +48,12 @@ def parser_for(vendor: str) -> Parse:
         from .postgresql.parsing import parse_migration
 
         return parse_migration
+    if vendor == "sqlite":
+        from .sqlite.parsing import parse_migration as parse_sqlite
+
+        return parse_sqlite
+    if vendor == "mysql":
+        from .mysql.parsing import parse_migration as parse_mysql
+
+        return parse_mysql
     raise ConfigurationError(f"sqlmigrate has no SQL parser for {vendor}")

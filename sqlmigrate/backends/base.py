@@ -102,8 +102,34 @@ class ExecutionFailed(SQLMigrateError):
 Outcome = tuple[str, str | None]
 
 
+class HistorySql(Protocol):
+    """The vendor's SQL for sqlmigrate's history table (``sqlmigrate.history``)."""
+
+    def create_table(self, qualified: str) -> str:
+        """CREATE TABLE IF NOT EXISTS with the columns of ``history.COLUMNS``."""
+
+    def states(self, qualified: str, *, full: bool) -> str:
+        """Per version, its latest up/down row whose outcome is in STATE_OUTCOMES, by version;
+        ``full=False``: only version and direction."""
+
+    def columns(self, qualified: str, table: str, literal: Callable[[str], str]) -> str:
+        """A query of the column names of ``table`` (``qualified``: its quoted SQL name)."""
+
+    def timing(self) -> tuple[str, str]:
+        """(start, milliseconds since it) of the running transaction, as SQL expressions;
+        built just before the SQL that uses them is sent."""
+
+    def now(self) -> str:
+        """The current time, as an SQL expression."""
+
+    def elapsed_since(self, column: str) -> str:
+        """Milliseconds from the time in ``column`` until now, as an SQL expression."""
+
+
 class Backend(Protocol):
     vendor: str
+    #: the history table's SQL in this vendor's dialect
+    history_sql: HistorySql
     #: the version table as it appears in messages, e.g. ``public.schema_migrations``
     table_label: str
     #: seconds any of sqlmigrate's own statements may wait for a lock (set by ``lock``)
@@ -199,6 +225,9 @@ class Backend(Protocol):
 
     def literal(self, value: object) -> str:
         """``value`` as an SQL literal for this connection."""
+
+    def begin_sql(self) -> str:
+        """The statement that opens the transaction of an atomic file."""
 
     def begin(self) -> None:
         """Open an explicit transaction (for a multi-statement atomic file)."""

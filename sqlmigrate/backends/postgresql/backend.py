@@ -25,10 +25,19 @@ from psycopg import generators, pq
 from ...conf import settings
 from ...exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ...identifiers import check_table_name, quote_identifier
-from ..base import Dropped, ExecutionFailed, Holder, Outcome, StatementError, VersionState
+from ..base import (
+    Dropped,
+    ExecutionFailed,
+    HistorySql,
+    Holder,
+    Outcome,
+    StatementError,
+    VersionState,
+)
 from . import blockers as pg_blockers
 from . import pooling as pg_pooling
 from . import waits as pg_waits
+from .history import PostgreSQLHistorySql
 from .state import (
     BASELINE_SQL,
     LOCK_LOST_MARK,
@@ -64,6 +73,7 @@ def advisory_lock_id(database_name: str, *additional_names: str) -> int:
 class PostgreSQLBackend:
     vendor = "postgresql"
     batches = True
+    history_sql: HistorySql = PostgreSQLHistorySql()
 
     def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
         check_table_name(table)
@@ -442,8 +452,11 @@ class PostgreSQLBackend:
         self.write(self.version_sql(version, dirty))
 
     # -- running SQL -----------------------------------------------------------
+    def begin_sql(self) -> str:
+        return "BEGIN"
+
     def begin(self) -> None:
-        self.execute("BEGIN")
+        self.execute(self.begin_sql())
 
     def execute(self, sql: str | bytes) -> list[Outcome]:
         """Send ``sql`` as one simple-query message; on failure, ``statement_index`` of

@@ -1,0 +1,172 @@
+"""Split and check a migration file for MySQL/MariaDB with sqlglot's MySQL tokenizer.
+
+sqlglot is maintained, pure Python, and its MySQL dialect knows MySQL's
+strings (both quotes, backslash escapes), backtick names and all three
+comment forms, so a semicolon inside any of them is not a statement end.
+The server is the judge of the statements themselves.
+
+Refused here with FILE:LINE:COL, before anything runs: ``DELIMITER`` (a
+command of the ``mysql`` client, not SQL), executable comments between
+statements (``/*!40101 ... */;``: MySQL runs them, so they are statements
+sqlmigrate would not see as such), stored-program bodies (``BEGIN ... END``
+with semicolons inside) and NUL bytes.
+
+MySQL commits implicitly before and after DDL, so a file with any statement
+other than plain DML runs under the dirty-flag protocol, as the CLI runs
+every file; a DML-only file runs in one transaction with its version update.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import Token, TokenError, TokenType
+from sqlglot.dialects.mysql import MySQL
+
+from ...exceptions import SqlParseError
+from ...source import line_col
+from ...sql import ParsedSql, Statement, StatementList
+
+#: statements that run inside a transaction without committing it
+_DML = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "WITH", "VALUES", "DO"})
+_BEGIN = frozenset({"BEGIN", "START"})
+_END = frozenset({"COMMIT"})
+_PROGRAMS = frozenset({"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"})
+_EXECUTABLE_COMMENT = re.compile(r"/\*M?!")
+_PLACE = re.compile(r"Line (\d+), Col: (\d+)|(\d+):(\d+)")
+_TOKENIZER = MySQL().tokenizer_class
+
+
+def tokens_of(text: str) -> list[Token]:
+    return list(_TOKENIZER().tokenize(text))
+
+
+def parse_migration(text: str, location: str) -> ParsedSql:
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise SqlParseError(
+            _where(text, location, nul),
+            "a NUL byte (0x00): the text after it could be cut off on its way to the server. "
+            "Remove it (write X'00' or CHAR(0) if you need the value); nothing was run",
+        )
+    statements = StatementList()
+    for group in split_tokens(text, location):
+        statements.append(classify(text, group, location))
+    _check_gaps(text, statements, location)
+    return _classified(text, location, statements)
+
+
+def split_tokens(text: str, location: str) -> list[list[Token]]:
+    """The tokens of each statement, in order (empty statements dropped)."""
+    try:
+        tokens = tokens_of(text)
+    except TokenError as error:
+        raise SqlParseError(
+            _error_place(text, location, str(error)),
+            f"{error}: an unterminated string, quoted name or comment; nothing was run",
+        ) from None
+    groups: list[list[Token]] = [[]]
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            groups.append([])
+        else:
+            groups[-1].append(token)
+    return [group for group in groups if group]
+
+
+def split_statements(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each statement of a message of sqlmigrate's own or a file's."""
+    return [(g[0].start, g[-1].end + 1) for g in split_tokens(text, "<sql>")]
+
+
+def classify(text: str, group: list[Token], location: str) -> Statement:
+    start, end = group[0].start, group[-1].end + 1
+    words = [t.text.upper() for t in group[:8]]
+    first = words[0]
+    if first == "DELIMITER":
+        raise SqlParseError(
+            _where(text, location, start),
+            "DELIMITER is a command of the mysql client, not SQL: migration files go to the "
+            "server as they are (golang-migrate would fail here too). Remove the DELIMITER "
+            "lines and their custom delimiters; nothing was run",
+        )
+    if (
+        first == "CREATE"
+        and _PROGRAMS & set(words)
+        and any(t.text.upper() == "BEGIN" for t in group)
+    ):
+        raise SqlParseError(
+            _where(text, location, start),
+            "a stored program with a BEGIN ... END body: sqlmigrate splits MySQL files at "
+            "semicolons and cannot send such a body faithfully yet. Write the body as a single "
+            "statement (no BEGIN ... END), or create it outside sqlmigrate; nothing was run",
+        )
+    if first in _BEGIN and (first == "BEGIN" or words[1:2] == ["TRANSACTION"]):
+        return Statement(start, end, transaction="begin")
+    if first in _END:
+        return Statement(start, end, transaction="end")
+    if first == "ROLLBACK":
+        return Statement(start, end, transaction="other" if "TO" in words else "end-other")
+    if first in _DML:
+        return Statement(start, end)
+    # DDL, LOCK TABLES, SET autocommit, CALL...: MySQL may commit, so no atomic file.
+    return Statement(start, end, no_transaction=f"{first} (MySQL commits implicitly around it)")
+
+
+def _check_gaps(text: str, statements: StatementList, location: str) -> None:
+    previous = 0
+    for start, end in [*statements.spans(), (len(text), len(text))]:
+        gap = text[previous:start]
+        executable = _EXECUTABLE_COMMENT.search(gap)
+        if executable:
+            raise SqlParseError(
+                _where(text, location, previous + executable.start()),
+                "an executable comment (/*! ... */) outside a statement: MySQL runs what is in "
+                "it, so it is a statement sqlmigrate would not send. Write it as plain SQL; "
+                "nothing was run",
+            )
+        if any(t.token_type != TokenType.SEMICOLON for t in tokens_of(gap)):
+            raise SqlParseError(
+                _where(text, location, previous),
+                "sqlmigrate could not split this text into statements faithfully (it would "
+                "not be sent); nothing was run. Please report this file",
+            )
+        previous = max(previous, end)
+
+
+def _classified(text: str, location: str, statements: StatementList) -> ParsedSql:
+    wrapped = _unwrap(statements)
+    if wrapped is not None:
+        return ParsedSql(location, text, wrapped, atomic=True)
+    reason_statement = next((s for s in statements.special() if s.transaction or s.alone), None)
+    if reason_statement is None:
+        single = len(statements) == 1
+        return ParsedSql(location, text, statements, atomic=True, single_statement=single)
+    reason = reason_statement.no_transaction or "transaction control inside the file"
+    line, _ = line_col(text, reason_statement.start)
+    return ParsedSql(location, text, statements, atomic=False, reason=f"{reason} (line {line})")
+
+
+def _unwrap(statements: StatementList) -> StatementList | None:
+    """The inner statements of ``BEGIN; <DML only>; COMMIT;``."""
+    if len(statements) < 2:
+        return None
+    first, last, inner = statements[0], statements[-1], statements.inner()
+    if first.transaction != "begin" or last.transaction != "end":
+        return None
+    if any(s.transaction or s.alone for s in inner.special()):
+        return None
+    return inner
+
+
+def _error_place(text: str, location: str, message: str) -> str:
+    match = _PLACE.search(message)
+    if not match:
+        return f"{location}:1:1"
+    line, col = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
+    return f"{location}:{line}:{col}"
+
+
+def _where(text: str, location: str, offset: int) -> str:
+    line, col = line_col(text, offset)
+    return f"{location}:{line}:{col}"
