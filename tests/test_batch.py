@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from sqlmigrate.backends.postgresql import PostgreSQLBackend
 from sqlmigrate.exceptions import MigrationFailedError
 from sqlmigrate.runner import AppliedMigration
 
-from .conftest import Migrations, Schema
+from .conftest import Migrations, Schema, spawn_manage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -134,3 +136,32 @@ def test_down_is_batched_too(schema: Schema, migrations: Migrations, messages: l
     assert [m.version for m in result.applied] == [5, 4, 3, 2, 1]
     assert len([m for m in messages if "DROP TABLE t" in m]) == 1
     assert schema.version_row() == []
+
+
+def test_ctrl_c_during_a_batch_stops_after_it(schema: Schema, migrations: Migrations) -> None:
+    """Ctrl-C finishes what is running (here a batch of three small files) and runs no
+    more, exit 0, as golang-migrate stops after the running migration."""
+    migrations.pair(1, "sleep", "CREATE TABLE t1 (id int);\nSELECT pg_sleep(1.5);")
+    migrations.pair(2, "t2", "CREATE TABLE t2 (id int);")
+    migrations.pair(3, "t3", "CREATE TABLE t3 (id int);")
+    migrations.pair(4, "index", "CREATE INDEX CONCURRENTLY i ON t1 (id);")  # alone
+    migrations.pair(5, "t5", "CREATE TABLE t5 (id int);")
+    child = spawn_manage("sqlmigrate_up", "--path", str(migrations.path), url=schema.url)
+    deadline = time.monotonic() + 30
+    while not schema.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+        "AND pid <> pg_backend_pid()"
+    )[0][0]:
+        assert time.monotonic() < deadline, "the child never reached its sleep"
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 0, err
+    assert [line.split()[1] for line in out.splitlines() if line.startswith("OK")] == [
+        "1_sleep.up.sql",
+        "2_t2.up.sql",
+        "3_t3.up.sql",
+    ]
+    assert "Stopping after this running migration" in err
+    assert schema.version_row() == [(3, False)]
+    assert not {"t5"} & schema.tables()
