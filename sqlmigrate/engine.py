@@ -344,8 +344,9 @@ def _prepare(step: Step, parsed: ParseCache, parse: Parse, *, sums: bool) -> Pre
     sql = parse(text, location)
     directives = tuple(read_directives(text, location).items())
     # A big data file should not be held twice while it runs: as bytes when
-    # they are its text exactly (ASCII, no BOM), else as text.
-    big = sql.single_statement and len(data) > runner.BIG_STATEMENT
+    # they are its text exactly (ASCII, no BOM), else as text. Sent whole (what lies
+    # outside its statements is comments), so not when its own BEGIN/COMMIT wrap it.
+    big = sql.atomic and not sql.wrapped and len(data) > runner.BIG_STATEMENT
     if big and len(data) == len(text) and data.isascii():
         sql = sql.as_bytes(data)
     prepared = PreparedStep(step, sql, location, hashed, directives)

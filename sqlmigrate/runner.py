@@ -202,13 +202,14 @@ def _body(sql: ParsedSql) -> tuple[str | bytes, int]:
     """The file's text to send, and where it starts in the file.
 
     From the first statement to the end of the last: everything between them
-    (comments, semicolons) goes too. A big one-statement file is sent whole,
-    as its bytes when it has them: slicing 50 MB would hold it twice.
+    (comments, semicolons) goes too. A big file not wrapped in its own
+    BEGIN/COMMIT is sent whole (outside its statements there are only
+    comments), as its bytes when it has them: slicing 50 MB would hold it twice.
     """
     statements = sql.statements
     if sql.raw is not None:
         return sql.raw, 0
-    if sql.single_statement and len(sql.text) > BIG_STATEMENT:
+    if not sql.wrapped and len(sql.text) > BIG_STATEMENT:
         return sql.text, 0
     if not statements:
         return "", 0

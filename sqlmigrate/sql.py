@@ -63,9 +63,11 @@ class ParsedSql:
     reason: str | None = None
     #: the file is exactly one statement (no BEGIN/COMMIT of its own)
     single_statement: bool = False
-    #: a big one-statement ASCII file kept only as its bytes (``text`` is then
-    #: empty): sent as is, so the driver makes no encoded copy of it
+    #: a big ASCII file kept only as its bytes (``text`` is then empty): sent as
+    #: is, so the driver makes no encoded copy of it
     raw: bytes | None = None
+    #: the statements are those inside the file's own BEGIN; ... COMMIT;
+    wrapped: bool = False
 
     def full_text(self) -> str:
         return self.raw.decode("ascii") if self.raw is not None else self.text

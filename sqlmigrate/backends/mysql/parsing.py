@@ -137,7 +137,7 @@ def _check_gaps(text: str, statements: StatementList, location: str) -> None:
 def _classified(text: str, location: str, statements: StatementList) -> ParsedSql:
     wrapped = _unwrap(statements)
     if wrapped is not None:
-        return ParsedSql(location, text, wrapped, atomic=True)
+        return ParsedSql(location, text, wrapped, atomic=True, wrapped=True)
     reason_statement = next((s for s in statements.special() if s.transaction or s.alone), None)
     if reason_statement is None:
         single = len(statements) == 1

@@ -151,7 +151,7 @@ def _classified(text: str, location: str, statements: StatementList) -> ParsedSq
     wrapped = _unwrap(statements)
     if wrapped is not None:
         _reject_inside_block(text, wrapped, location, "the file's own BEGIN ... COMMIT")
-        return ParsedSql(location, text, wrapped, atomic=True)
+        return ParsedSql(location, text, wrapped, atomic=True, wrapped=True)
     reason_statement = next((s for s in statements.special() if s.transaction or s.alone), None)
     if reason_statement is None:
         single = len(statements) == 1
