@@ -111,13 +111,15 @@ def _build(contexts: list[_Context]) -> tuple[list[_Part], str]:
 def _report(
     parts: list[_Part], outcomes: list[Outcome], done: Callable[[AppliedMigration], None]
 ) -> int:
-    """Call ``done`` for each migration whose COMMIT came back; how many did."""
+    """Call ``done`` for each migration whose COMMIT came back; how many did. Its duration
+    is the value of the statement just before its COMMIT."""
     finished = 0
-    previous: Outcome = ("", None)
+    previous: Outcome = (-1, "", None)
     for outcome in outcomes:
-        if outcome[0] == "COMMIT" and finished < len(parts):
-            seconds = float(previous[1]) if previous[1] is not None else 0.0
-            done(_applied(parts[finished].context, seconds))
+        index, tag, _ = outcome
+        if tag == "COMMIT" and finished < len(parts):
+            value = previous[2] if previous[0] == index - 1 else None
+            done(_applied(parts[finished].context, float(value) if value else 0.0))
             finished += 1
         previous = outcome
     return finished
@@ -135,13 +137,8 @@ def _failure_of(parts: list[_Part], finished: int, failure: ExecutionFailed) -> 
 
 def _results_before(completed: tuple[Outcome, ...], finished: int) -> int:
     """How many answers the committed migrations took: up to the last COMMIT."""
-    seen = 0
-    for position, (tag, _) in enumerate(completed):
-        if tag == "COMMIT":
-            seen += 1
-            if seen == finished:
-                return position + 1
-    return 0
+    commits = [index for index, tag, _ in completed if tag == "COMMIT"]
+    return commits[finished - 1] + 1 if finished else 0
 
 
 def _applied(context: _Context, seconds: float) -> AppliedMigration:

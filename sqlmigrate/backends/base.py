@@ -93,13 +93,14 @@ class ExecutionFailed(SQLMigrateError):
     def __init__(self, error: StatementError, completed: tuple[Outcome, ...] = ()) -> None:
         super().__init__(error.message)
         self.error = error
-        #: what the message's statements before the failing one answered
+        #: what the message's statements before the failing one answered (see Outcome)
         self.completed = completed
 
 
-#: what one statement of a message answered: its command tag ("COMMIT", "INSERT 0 1"),
-#: and the first value of its first row, if it returned rows
-Outcome = tuple[str, str | None]
+#: what one statement of a message answered: its place in the message, its command tag
+#: ("COMMIT", "SELECT 1"), and the first value of its first row, if it returned rows.
+#: Only COMMITs and statements that returned rows are kept.
+Outcome = tuple[int, str, str | None]
 
 
 class HistorySql(Protocol):

@@ -18,6 +18,7 @@ every file; a DML-only file runs in one transaction with its version update.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from sqlglot import Token, TokenError, TokenType
@@ -115,7 +116,7 @@ def classify(text: str, group: list[Token], location: str) -> Statement:
 
 def _check_gaps(text: str, statements: StatementList, location: str) -> None:
     previous = 0
-    for start, end in [*statements.spans(), (len(text), len(text))]:
+    for start, end in itertools.chain(statements.spans(), [(len(text), len(text))]):
         gap = text[previous:start]
         executable = _EXECUTABLE_COMMENT.search(gap)
         if executable:

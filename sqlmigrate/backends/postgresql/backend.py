@@ -470,18 +470,33 @@ class PostgreSQLBackend:
         try:
             with raw.lock:
                 raw.pgconn.send_query(sql)
-                results = raw.wait(generators.execute(raw.pgconn))
+                raw.wait(generators.send(raw.pgconn))
+                failed, succeeded, notable = self._answers(raw)
         except psycopg.Error as error:
             self._after_error(error)
             raise ExecutionFailed(_statement_error(error)) from None
-        outcomes: list[Outcome] = []
-        for index, result in enumerate(results):
+        if failed is not None:
+            self._after_error(failed)
+            raise ExecutionFailed(_statement_error(failed, succeeded), tuple(notable)) from None
+        return notable
+
+    @staticmethod
+    def _answers(raw: Any) -> tuple[psycopg.Error | None, int, list[Outcome]]:
+        """The server's answers, one at a time: each is let go once read, so a file of
+        300 000 statements never holds 300 000 results. (error, how many statements
+        succeeded before it, the outcomes worth keeping: COMMITs and rows)."""
+        failed: psycopg.Error | None = None
+        succeeded = 0
+        notable: list[Outcome] = []
+        while (result := raw.wait(generators.fetch(raw.pgconn))) is not None:
             if result.status in _ERROR_RESULTS:
-                failed = pg_errors.error_from_result(result, encoding="utf-8")
-                self._after_error(failed)
-                raise ExecutionFailed(_statement_error(failed, index), tuple(outcomes)) from None
-            outcomes.append(_outcome(result))
-        return outcomes
+                failed = failed or pg_errors.error_from_result(result, encoding="utf-8")
+                continue
+            outcome = _outcome(result, succeeded)
+            if outcome is not None:
+                notable.append(outcome)
+            succeeded += 1
+        return failed, succeeded, notable
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         """Rows of a query we wrote ourselves (never a migration file), its lock waits bounded."""
@@ -576,12 +591,13 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _outcome(result: pq.abc.PGresult) -> Outcome:
+def _outcome(result: pq.abc.PGresult, index: int) -> Outcome | None:
+    """A COMMIT, or a statement's first value: what batches read back; else None."""
     tag = (result.command_status or b"").decode("ascii", "replace")
     if result.status == pq.ExecStatus.TUPLES_OK and result.ntuples and result.nfields:
         value = result.get_value(0, 0)
-        return tag, None if value is None else bytes(value).decode("utf-8", "replace")
-    return tag, None
+        return index, tag, None if value is None else bytes(value).decode("utf-8", "replace")
+    return (index, tag, None) if tag == "COMMIT" else None
 
 
 _ENCODING_CHANGED = (

@@ -13,6 +13,7 @@ splitter would drop) is refused here with FILE:LINE:COL, before anything runs.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -81,7 +82,7 @@ def _check_gaps(text: str, statements: StatementList, location: str) -> None:
     """The exact-text rule: between the statements there is only whitespace, ``;`` and
     comments, so sending the statements sends every byte that means anything."""
     previous = 0
-    for start, end in [*statements.spans(), (len(text), len(text))]:
+    for start, end in itertools.chain(statements.spans(), [(len(text), len(text))]):
         if not _PLAIN_GAP.fullmatch(text, previous, start) and not _only_comments(
             text[previous:start]
         ):

@@ -14,6 +14,7 @@ ignores inside a transaction (``VACUUM``, ``PRAGMA foreign_keys``, ...).
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -131,7 +132,7 @@ def _first_words(text: str, start: int, end: int, count: int) -> list[str]:
 def _check_gaps(text: str, statements: StatementList, location: str) -> None:
     """The exact-text rule: between the statements only whitespace, ``;`` and comments."""
     previous = 0
-    for start, end in [*statements.spans(), (len(text), len(text))]:
+    for start, end in itertools.chain(statements.spans(), [(len(text), len(text))]):
         pos = previous
         while pos < start:
             after = _skip_gap(text, pos)
