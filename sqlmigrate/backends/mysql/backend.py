@@ -23,17 +23,15 @@ from typing import TYPE_CHECKING, Any
 from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from ...exceptions import ConfigurationError, LockLostError, LockTimeoutError, SQLMigrateError
+from ...exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ...identifiers import check_table_name
 from ..base import (
-    Dropped,
     ExecutionFailed,
     HistorySql,
-    Holder,
-    Outcome,
     StatementError,
     VersionState,
 )
+from ..one_by_one import OneByOne
 from . import parsing
 from .history import MySQLHistorySql
 from .session import SESSION_SQL, Baseline
@@ -60,9 +58,9 @@ def quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-class MySQLBackend:
+class MySQLBackend(OneByOne):
     vendor = "mysql"
-    batches = False
+    label = "MySQL/MariaDB"
     history_sql: HistorySql = MySQLHistorySql()
 
     def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
@@ -297,23 +295,6 @@ class MySQLBackend:
     # -- running SQL -----------------------------------------------------------
     def begin_sql(self) -> str:
         return "START TRANSACTION"
-
-    def begin(self) -> None:
-        self.execute(self.begin_sql())
-
-    def execute(self, sql: str | bytes) -> list[Outcome]:
-        """See ``_run``; answers with no outcomes (this vendor runs no batches)."""
-        self._run(sql)
-        return []
-
-    def lock_holders(self, statement: str) -> list[Holder]:
-        """Who holds the locks a statement waited for: not looked up on this vendor."""
-        return []
-
-    def drop_everything(self) -> Dropped:
-        raise ConfigurationError(
-            "sqlmigrate_drop supports PostgreSQL so far; on MySQL/MariaDB drop the tables by hand"
-        )
 
     def _run(self, sql: str | bytes) -> None:
         """Run the statements of ``sql`` one per call; several plain DML statements (and

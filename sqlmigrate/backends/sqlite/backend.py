@@ -22,17 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from ...exceptions import ConfigurationError, LockLostError, LockTimeoutError, SQLMigrateError
+from ...exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ...identifiers import check_table_name
 from ..base import (
-    Dropped,
     ExecutionFailed,
     HistorySql,
-    Holder,
-    Outcome,
     StatementError,
     VersionState,
 )
+from ..one_by_one import OneByOne
 from . import parsing
 from .filelock import FileLock
 from .history import SQLiteHistorySql
@@ -45,9 +43,9 @@ DEFAULT_WAIT = 15.0
 LOCK_SUFFIX = ".sqlmigrate.lock"
 
 
-class SQLiteBackend:
+class SQLiteBackend(OneByOne):
     vendor = "sqlite"
-    batches = False
+    label = "SQLite"
     history_sql: HistorySql = SQLiteHistorySql()
 
     def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
@@ -288,23 +286,6 @@ class SQLiteBackend:
         # IMMEDIATE: the write lock is taken (waiting busy_timeout at most) before the
         # file runs, so the commit cannot fail on another writer half-way.
         return "BEGIN IMMEDIATE"
-
-    def begin(self) -> None:
-        self.execute(self.begin_sql())
-
-    def execute(self, sql: str | bytes) -> list[Outcome]:
-        """See ``_run``; answers with no outcomes (this vendor runs no batches)."""
-        self._run(sql)
-        return []
-
-    def lock_holders(self, statement: str) -> list[Holder]:
-        """Who holds the locks a statement waited for: not looked up on this vendor."""
-        return []
-
-    def drop_everything(self) -> Dropped:
-        raise ConfigurationError(
-            "sqlmigrate_drop supports PostgreSQL so far; on SQLite drop the tables by hand"
-        )
 
     def _run(self, sql: str | bytes) -> None:
         """Run every statement of ``sql`` in order, one per driver call.
