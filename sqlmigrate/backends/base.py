@@ -26,6 +26,12 @@ class VersionState:
     version: int | None
     dirty: bool
 
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> VersionState:
+        """A (version, dirty) row as golang-migrate means it: -1 is no version."""
+        version, dirty = row
+        return cls(None if version == -1 else int(version), bool(dirty))
+
 
 @dataclass(frozen=True, slots=True)
 class StatementError:

@@ -29,7 +29,6 @@ from ..base import (
     ExecutionFailed,
     HistorySql,
     StatementError,
-    VersionState,
 )
 from ..one_by_one import OneByOne
 from . import parsing
@@ -224,25 +223,6 @@ class MySQLBackend(OneByOne):
                 f"cannot create the version table {self.table_label}: {error}"
             ) from None
 
-    def read_version(self) -> VersionState:
-        if not self.table_exists(self.table):
-            return VersionState(None, False)
-        try:
-            rows = self.query(f"SELECT version, dirty FROM {self._qualified} LIMIT 1")
-        except ExecutionFailed as failure:
-            raise SQLMigrateError(
-                f"cannot read the version table: {self.explain(failure.error)}"
-            ) from None
-        return _version_state(rows[0]) if rows else VersionState(None, False)
-
-    def peek_version(self, timeout: float) -> VersionState | None:
-        results = self.peek_query(
-            self.table, lambda name: [f"SELECT version, dirty FROM {name} LIMIT 1"], timeout
-        )
-        if results is None or not results[0]:
-            return None if results is None else VersionState(None, False)
-        return _version_state(results[0][0])
-
     def peek_query(
         self, table: str, sql_for: Callable[[str], list[str]], timeout: float
     ) -> list[list[tuple[Any, ...]]] | None:
@@ -394,11 +374,6 @@ def _alive(raw: Any) -> bool:
     except Exception:
         return False
     return True
-
-
-def _version_state(row: tuple[Any, ...]) -> VersionState:
-    version, dirty = row
-    return VersionState(None if version == -1 else int(version), bool(dirty))
 
 
 def _statement_error(error: Exception, index: int | None = None) -> StatementError:

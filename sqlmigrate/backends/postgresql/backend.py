@@ -378,7 +378,7 @@ class PostgreSQLBackend:
             return VersionState(None, False)
         if row is None:
             return VersionState(None, False)
-        return _version_state(row)
+        return VersionState.from_row(row)
 
     def peek_version(self, timeout: float) -> VersionState | None:
         """Read the version without the lock, giving up after ``timeout`` seconds.
@@ -396,7 +396,7 @@ class PostgreSQLBackend:
         )
         if results is None or not results[0]:
             return None if results is None else VersionState(None, False)
-        return _version_state(results[0][0])
+        return VersionState.from_row(results[0][0])
 
     def peek_query(
         self, table: str, sql_for: Callable[[str], list[str]], timeout: float
@@ -579,12 +579,6 @@ class PostgreSQLBackend:
 
 class _MissingTable(Exception):
     pass
-
-
-def _version_state(row: tuple[Any, ...]) -> VersionState:
-    """A (version, dirty) row as golang-migrate means it: -1 is no version."""
-    version, dirty = row
-    return VersionState(None if version == -1 else int(version), bool(dirty))
 
 
 def _literal(value: str) -> str:
