@@ -107,7 +107,10 @@ def aftermath(error: SQLMigrateError, dropped: bool | str | None) -> str:
 
 
 def install() -> None:
-    """Wrap ``BaseDatabaseCreation.create_test_db``; a no-op when already wrapped."""
+    """Wrap ``create_test_db`` and ``clone_test_db``; a no-op when already wrapped."""
+    from . import clones
+
+    clones.install()
     original = BaseDatabaseCreation.create_test_db
     if getattr(original, _MARK, False):
         return
@@ -128,6 +131,7 @@ def install() -> None:
                 keepdb=bool(call.arguments["keepdb"]),
                 real_name=real_name,
             )
+            clones.MIGRATED.add(self.connection.alias)
         return name
 
     setattr(create_test_db, _MARK, True)
