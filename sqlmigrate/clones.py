@@ -12,14 +12,21 @@ fast to reuse as Django means them to be.
 
 An in-memory SQLite test database keeps nothing between runs: a forked worker
 shares its copy, a spawned one restores a copy made for this run.
+
+Django clones a MySQL test database by piping ``mysqldump`` into ``mysql``;
+without those programs it stops with a bare FileNotFoundError from deep in
+the runner. For the test databases the hook migrated, that is said first, as
+one line of error (TestDatabaseCloneError is a CommandError).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import shutil
 from typing import Any
 
+from django.core.management.base import CommandError
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.base.creation import BaseDatabaseCreation
@@ -27,12 +34,19 @@ from django.db.backends.base.creation import BaseDatabaseCreation
 from .backends import backend_for
 from .backends.base import VersionState
 from .conf import settings
+from .exceptions import SQLMigrateError
 
 #: set on the wrapper, so installing twice wraps once
 _MARK = "_sqlmigrate_clone_hook"
 
 #: aliases whose test database the hook migrated in this process
 MIGRATED: set[str] = set()
+
+
+class TestDatabaseCloneError(SQLMigrateError, CommandError):
+    """Django cannot clone the migrated test database for ``--parallel`` workers."""
+
+    __test__ = False  # not a test case, whatever pytest thinks of the name
 
 
 def install() -> None:
@@ -46,6 +60,8 @@ def install() -> None:
     def clone_test_db(self: BaseDatabaseCreation, *args: Any, **kwargs: Any) -> None:
         call = signature.bind(self, *args, **kwargs)
         call.apply_defaults()
+        if self.connection.alias in MIGRATED:
+            check_clone_programs(self)
         original(self, *args, **kwargs)
         if call.arguments["keepdb"] and self.connection.alias in MIGRATED:
             refresh_kept_clone(
@@ -54,6 +70,24 @@ def install() -> None:
 
     setattr(clone_test_db, _MARK, True)
     BaseDatabaseCreation.clone_test_db = clone_test_db  # type: ignore[method-assign]
+
+
+def check_clone_programs(creation: BaseDatabaseCreation) -> None:
+    """Refuse, with what to do, when the programs Django clones a MySQL database with
+    are not on PATH."""
+    if creation.connection.vendor != "mysql":
+        return
+    client = creation.connection.client.executable_name or "mysql"
+    missing = [program for program in ("mysqldump", client) if shutil.which(program) is None]
+    if missing:
+        raise TestDatabaseCloneError(
+            f"--parallel cannot clone the test database for alias "
+            f"{creation.connection.alias!r}: Django copies a MySQL/MariaDB database into each "
+            f"worker's with `mysqldump | {client}`, and {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not on PATH. Install the MySQL client "
+            f"programs (newer MariaDB releases may install only mariadb-dump and mariadb: "
+            f"link the mysql names to them), or run the tests without --parallel."
+        )
 
 
 def refresh_kept_clone(creation: BaseDatabaseCreation, suffix: str, *, verbosity: int) -> None:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,21 +105,26 @@ class Project:
     def migration(self, version: int, name: str, up: str) -> None:
         (self.path / "migrations" / f"{version}_{name}.up.sql").write_text(up)
 
-    def run(self, *args: str) -> tuple[str, list[dict[str, Any]]]:
-        """``manage.py test --parallel 2``: its stderr, and what each worker reported."""
+    def start(self, *args: str, **variables: str) -> subprocess.CompletedProcess[str]:
+        """``manage.py test --parallel 2`` with ``args``, ``variables`` added to its environment."""
         for old in (self.path / "seen").iterdir():
             old.unlink()
         environment = {
             **os.environ,
             "PARALLEL_SEEN": str(self.path / "seen"),
             "PYTHONPATH": os.pathsep.join([str(self.path), str(REPO)]),
+            **variables,
         }
         environment.pop("DJANGO_SETTINGS_MODULE", None)
         command = [sys.executable, str(REPO / "manage.py"), "test", "worker_tests"]
         command += ["--settings=parallel_settings", "--noinput", "--parallel", "2", *args]
-        result = subprocess.run(
+        return subprocess.run(
             command, capture_output=True, text=True, env=environment, cwd=self.path, timeout=180
         )
+
+    def run(self, *args: str) -> tuple[str, list[dict[str, Any]]]:
+        """A run that passes: its stderr, and what each worker reported."""
+        result = self.start(*args)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "Ran 2 tests" in result.stderr
         reports = sorted((self.path / "seen").glob("*.json"), key=lambda path: path.name)
@@ -211,8 +217,11 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Project]
 @pytest.mark.slow
 def test_keepdb_then_new_clones_carry_every_sql_migration(project: Project) -> None:
     project.migration(1, "widgets", WIDGETS)
-    first = assert_workers_saw(project.run("--keepdb"), project, version=1)
+    first = assert_workers_saw(project.run("--keepdb", "-v", "2"), project, version=1)
     assert "anew" not in first
+    # applied once, to the test database, before it was cloned; never in a worker
+    assert first.count("  OK   1_widgets.up.sql") == 1
+    assert first.index("  OK   1_widgets.up.sql") < first.index("Using existing clone")
     # Django would reuse the first run's clones, which lack the migration added since.
     project.migration(2, "gadgets", GADGETS)
     second = assert_workers_saw(project.run("--keepdb"), project, version=2)
@@ -224,6 +233,24 @@ def test_keepdb_then_new_clones_carry_every_sql_migration(project: Project) -> N
     third = assert_workers_saw(project.run("--keepdb"), project, version=2)
     assert "anew" not in third  # clones at the right version are reused as they are
     assert_workers_saw(project.run(), project, version=2)
+
+
+@pytest.mark.slow
+def test_mysql_clones_need_the_client_programs(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with contextmanager(mysql_project)(tmp_path) as project:
+        project.migration(1, "widgets", WIDGETS)
+        result = project.start(PATH=str(empty))
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        "TestDatabaseCloneError: --parallel cannot clone the test database for alias "
+        "'default': Django copies a MySQL/MariaDB database into each worker's with "
+        "`mysqldump | mysql`, and mysqldump and mysql are not on PATH. Install the MySQL "
+        "client programs (newer MariaDB releases may install only mariadb-dump and mariadb: "
+        "link the mysql names to them), or run the tests without --parallel.\n"
+    )
+    assert "Traceback" not in result.stderr
 
 
 MEMORY_CLONES = {
