@@ -4,10 +4,13 @@ Turned on by SQLMIGRATE_TEST_DATABASES (a list of aliases, or True for all).
 The hook wraps ``BaseDatabaseCreation.create_test_db``, the one method both
 Django's test runner and pytest-django call once per test database, with
 ``--keepdb`` / ``--reuse-db`` too. It runs after Django's own migrations and
-before ``--parallel`` clones the database (``CREATE DATABASE ... TEMPLATE``),
-so the clones carry the schema. ``post_migrate`` was the other candidate; it
-fires once per app, on every ``migrate`` (real databases included) and after
-every TransactionTestCase flush, and cannot tell a test database apart.
+before ``--parallel`` clones the database (PostgreSQL: ``CREATE DATABASE ...
+TEMPLATE``, MySQL: ``mysqldump | mysql``, SQLite: a copy of the file or of the
+in-memory database), so the clones carry the schema; ``sqlmigrate.clones``
+keeps ``--keepdb``'s kept clones at their test database's version.
+``post_migrate`` was the other candidate; it fires once per app, on every
+``migrate`` (real databases included) and after every TransactionTestCase
+flush, and cannot tell a test database apart.
 
 A failing migration stops the test run with a TestDatabaseMigrationError
 whose message holds the engine's (FILE:LINE:COL, SQLSTATE), rewritten for a
