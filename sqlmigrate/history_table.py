@@ -158,9 +158,11 @@ class HistoryTable:
 
     def start_running(self, **row: Any) -> int:
         """Insert a ``running`` row, committed before the file runs; returns its id."""
-        sql = self.insert_sql(outcome="running", timed=False, **row) + " RETURNING id"
+        insert = self.insert_sql(outcome="running", timed=False, **row)
         try:
-            return int(self.backend.query(sql)[0][0])
+            for statement in self.backend.history_sql.returning_id(insert):
+                rows = self.backend.query(statement)
+            return int(rows[0][0])
         except ExecutionFailed as failure:
             raise self._failure(failure, "write to") from None
 

@@ -4,10 +4,13 @@ Turned on by SQLMIGRATE_TEST_DATABASES (a list of aliases, or True for all).
 The hook wraps ``BaseDatabaseCreation.create_test_db``, the one method both
 Django's test runner and pytest-django call once per test database, with
 ``--keepdb`` / ``--reuse-db`` too. It runs after Django's own migrations and
-before ``--parallel`` clones the database (``CREATE DATABASE ... TEMPLATE``),
-so the clones carry the schema. ``post_migrate`` was the other candidate; it
-fires once per app, on every ``migrate`` (real databases included) and after
-every TransactionTestCase flush, and cannot tell a test database apart.
+before ``--parallel`` clones the database (PostgreSQL: ``CREATE DATABASE ...
+TEMPLATE``, MySQL: ``mysqldump | mysql``, SQLite: a copy of the file or of the
+in-memory database), so the clones carry the schema; ``sqlmigrate.clones``
+keeps ``--keepdb``'s kept clones at their test database's version.
+``post_migrate`` was the other candidate; it fires once per app, on every
+``migrate`` (real databases included) and after every TransactionTestCase
+flush, and cannot tell a test database apart.
 
 A failing migration stops the test run with a TestDatabaseMigrationError
 whose message holds the engine's (FILE:LINE:COL, SQLSTATE), rewritten for a
@@ -107,7 +110,10 @@ def aftermath(error: SQLMigrateError, dropped: bool | str | None) -> str:
 
 
 def install() -> None:
-    """Wrap ``BaseDatabaseCreation.create_test_db``; a no-op when already wrapped."""
+    """Wrap ``create_test_db`` and ``clone_test_db``; a no-op when already wrapped."""
+    from . import clones
+
+    clones.install()
     original = BaseDatabaseCreation.create_test_db
     if getattr(original, _MARK, False):
         return
@@ -128,6 +134,7 @@ def install() -> None:
                 keepdb=bool(call.arguments["keepdb"]),
                 real_name=real_name,
             )
+            clones.MIGRATED.add(self.connection.alias)
         return name
 
     setattr(create_test_db, _MARK, True)

@@ -10,6 +10,7 @@ import pytest
 from django.test import override_settings
 
 from sqlmigrate import engine
+from sqlmigrate.backends.mysql.history import MySQLHistorySql
 from sqlmigrate.exceptions import (
     ConfigurationError,
     DriftError,
@@ -54,6 +55,14 @@ def cli_sets_version(schema: Schema | Vendor, version: int, *tables: int) -> Non
         "BEGIN; TRUNCATE schema_migrations; "
         f"INSERT INTO schema_migrations VALUES ({version}, false); COMMIT"
     )
+
+
+#: per vendor: a statement that makes file n run under the dirty protocol, and one that fails
+DIRTY_PROTOCOL = {
+    "postgresql": ("CREATE INDEX CONCURRENTLY t_{n} ON t (a);\n", "SELECT nope FROM t;"),
+    "sqlite": ("VACUUM;\n", "SELECT nope FROM t;"),
+    "mysql": ("CREATE TABLE u_{n} (id int);\n", "SELECT nope FROM t;"),
+}
 
 
 class TestRows:
@@ -101,6 +110,31 @@ class TestRows:
             (2, "up", "applied", 2),
             (3, "up", "failed", 3),
         ]
+
+    def test_running_rows_are_found_again_on_every_vendor(
+        self, vendor: Vendor, migrations: Migrations
+    ) -> None:
+        """The dirty protocol's ``running`` row is committed first, then updated by its id
+        (MySQL: read with LAST_INSERT_ID(), which MySQL 8 has; it lacks INSERT ... RETURNING)."""
+        seen = f"CREATE TABLE seen AS SELECT outcome FROM {HISTORY} WHERE version = 2;"
+        outside_a_transaction, bad = DIRTY_PROTOCOL[vendor.name]
+        migrations.pair(1, "t", "CREATE TABLE t (a int);")
+        migrations.pair(2, "running", outside_a_transaction.format(n=2) + seen)
+        migrations.pair(3, "bad", outside_a_transaction.format(n=3) + bad)
+        with pytest.raises(MigrationFailedError):
+            engine.up(using=vendor.alias, path=migrations.path)
+        assert vendor.query("SELECT outcome FROM seen") == [("running",)]
+        assert history(vendor) == [
+            (1, "up", "applied", 1),
+            (2, "up", "applied", 2),
+            (3, "up", "failed", 3),
+        ]
+
+    def test_mysql_reads_the_id_without_returning(self) -> None:
+        """MySQL 8 refuses INSERT ... RETURNING (a syntax error): the MySQL dialect never
+        sends it, and reads the id on the session that inserted the row."""
+        insert = "INSERT INTO h (version) VALUES (1)"
+        assert MySQLHistorySql().returning_id(insert) == [insert, "SELECT LAST_INSERT_ID()"]
 
     def test_force_is_recorded(self, vendor: Vendor, migrations: Migrations) -> None:
         make(migrations, 1, 2)

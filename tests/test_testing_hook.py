@@ -359,3 +359,6 @@ class TestNotAHook:
         assert BaseDatabaseCreation.create_test_db is wrapped
         assert getattr(wrapped, "_sqlmigrate_hook", False)
         assert not getattr(wrapped.__wrapped__, "_sqlmigrate_hook", False)  # type: ignore[attr-defined]
+        clone = BaseDatabaseCreation.clone_test_db
+        assert getattr(clone, "_sqlmigrate_clone_hook", False)
+        assert not getattr(clone.__wrapped__, "_sqlmigrate_clone_hook", False)  # type: ignore[attr-defined]

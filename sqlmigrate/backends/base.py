@@ -132,6 +132,10 @@ class HistorySql(Protocol):
     def elapsed_since(self, column: str) -> str:
         """Milliseconds from the time in ``column`` until now, as an SQL expression."""
 
+    def returning_id(self, insert: str) -> list[str]:
+        """Statements, run in order on one session, that run the one-row ``insert`` and
+        answer (the last one's first row) with the new row's id."""
+
 
 class Backend(Protocol):
     vendor: str

@@ -1,7 +1,8 @@
 """sqlmigrate's history table in MySQL/MariaDB types (see ``sqlmigrate.history``).
 
-Times are UTC ``DATETIME(6)``. ``INSERT ... RETURNING`` (used for the row of
-a running file) needs MariaDB 10.5 or newer.
+Times are UTC ``DATETIME(6)``. The id of the row of a running file is read
+with ``LAST_INSERT_ID()``, which MySQL 8 and MariaDB both have (``INSERT ...
+RETURNING``: MariaDB 10.5 and newer only).
 """
 
 from __future__ import annotations
@@ -58,3 +59,9 @@ class MySQLHistorySql:
 
     def elapsed_since(self, column: str) -> str:
         return f"TIMESTAMPDIFF(MICROSECOND, {column}, UTC_TIMESTAMP(6)) / 1000.0"
+
+    def returning_id(self, insert: str) -> list[str]:
+        # MySQL 8 has no INSERT ... RETURNING (MariaDB has it since 10.5).
+        # LAST_INSERT_ID() is per session: another session's inserts in between
+        # cannot change what it answers here.
+        return [insert, "SELECT LAST_INSERT_ID()"]

@@ -58,3 +58,6 @@ class PostgreSQLHistorySql:
 
     def elapsed_since(self, column: str) -> str:
         return f"extract(epoch FROM pg_catalog.clock_timestamp() - {column}) * 1000"
+
+    def returning_id(self, insert: str) -> list[str]:
+        return [f"{insert} RETURNING id"]

@@ -56,6 +56,9 @@ class SQLiteHistorySql:
     def elapsed_since(self, column: str) -> str:
         return f"(julianday('now') - julianday({column})) * 86400000.0"
 
+    def returning_id(self, insert: str) -> list[str]:
+        return [f"{insert} RETURNING id"]
+
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
