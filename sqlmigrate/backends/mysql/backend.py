@@ -281,12 +281,12 @@ class MySQLBackend(OneByOne):
         sqlmigrate's own writes) with no transaction control run in one transaction."""
         text = sql.decode("ascii") if isinstance(sql, bytes) else sql
         try:
-            groups = parsing.split_tokens(text, "<sql>")
+            spans = parsing.split_statements(text)
         except SQLMigrateError as error:
             raise ExecutionFailed(
                 StatementError(str(error), None, None, statement_index=0)
             ) from None
-        statements = [text[g[0].start : g[-1].end + 1] for g in groups]
+        statements = [text[start:end] for start, end in spans]
         wrap = len(statements) > 1 and not any(_controls_transaction(s) for s in statements)
         index = 0
         try:
