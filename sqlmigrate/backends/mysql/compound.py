@@ -83,15 +83,13 @@ class Body:
 
     def _if(self) -> None:
         opened = self.r.take().start
-        self._expression({"THEN"})
-        self.r.take()
+        self._through("THEN", opened)
         while True:
             stop = self._list({"ELSEIF", "ELSE", "END"}, opened)
             if stop != "ELSEIF":
                 break
             self.r.take()
-            self._expression({"THEN"})
-            self.r.take()
+            self._through("THEN", opened)
         if stop == "ELSE":
             self.r.take()
             self._list({"END"}, opened)
@@ -99,12 +97,10 @@ class Body:
 
     def _case(self) -> None:
         opened = self.r.take().start
-        self._expression({"WHEN"})
         stop = "WHEN"
         while stop == "WHEN":
-            self.r.take()
-            self._expression({"THEN"})
-            self.r.take()
+            self._through("WHEN", opened)
+            self._through("THEN", opened)
             stop = self._list({"WHEN", "ELSE", "END"}, opened)
         if stop == "ELSE":
             self.r.take()
@@ -114,8 +110,7 @@ class Body:
     def _loop(self, word: str, label: str) -> None:
         opened = self.r.take().start
         if word in ("WHILE", "FOR"):
-            self._expression({"DO"})
-            self.r.take()
+            self._through("DO", opened)
         if word == "REPEAT":
             self._list({"UNTIL"}, opened)
             self.r.take()
@@ -147,6 +142,13 @@ class Body:
                 break
             r.take()
         self.statement()
+
+    def _through(self, word: str, opened: int) -> None:
+        """An expression, then ``word`` (THEN, WHEN, DO)."""
+        self._expression({word})
+        if self.r.peek() is None:
+            self.r.fail(opened, _NEVER_ENDS)
+        self.r.take()
 
     def _list(self, stops: set[str], opened: int) -> str:
         """Statements, each with its ``;``, until one of ``stops`` where a statement

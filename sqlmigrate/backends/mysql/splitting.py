@@ -22,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlglot import TokenError, TokenType
+from sqlglot import TokenType
 
 from ...exceptions import SqlParseError
 from ...source import line_col
 from .compound import CLAUSES, CLOSING, Body, opens_compound
-from .tokens import Reader
+from .tokens import Reader, Unterminated
 
 PROGRAMS = frozenset({"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"})
 #: words that only make sense inside a body
@@ -67,7 +67,6 @@ def statements_of(text: str, location: str) -> Iterator[Found]:
     """The statements of ``text`` in order (empty ones skipped); SqlParseError with
     FILE:LINE:COL for what cannot be split faithfully."""
     reader = Reader(text, location)
-    start = 0
     try:
         while (first := reader.peek()) is not None:
             if first.token_type == TokenType.SEMICOLON:
@@ -79,11 +78,12 @@ def statements_of(text: str, location: str) -> Iterator[Found]:
             reader.watch_comments = False
             assert reader.last is not None
             yield Found(start, reader.last.end + 1, tuple(reader.words), compound)
-    except TokenError:
-        line, col = line_col(text, start)
+    except Unterminated as error:
+        after = len(text) - len(text[error.offset :].lstrip())
+        line, col = line_col(text, after)
         raise SqlParseError(
             f"{location}:{line}:{col}",
-            "an unterminated string, quoted name or comment in this statement runs to the "
+            "an unterminated string, quoted name or comment (here or after) runs to the "
             "end of the file; nothing was run",
         ) from None
 

@@ -46,10 +46,21 @@ def tokens_of(text: str) -> list[Token]:
     return list(_TOKENIZER().tokenize(text))
 
 
+class Unterminated(TokenError):
+    """An unterminated string, quoted name or comment starts after ``offset``."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__("an unterminated string, quoted name or comment")
+        self.offset = offset
+
+
 def stream(text: str, window: int = WINDOW) -> Iterator[Token]:
     """Every token of ``text`` in order, its ``start`` and ``end`` offsets into ``text``
-    (``line`` and ``col`` are the window's: not used). TokenError if the text has an
-    unterminated string, quoted name or comment."""
+    (``line`` and ``col`` are the window's: not used).
+
+    Raises Unterminated when the text has an unterminated string, quoted name or
+    comment: the windows then shrink to one cut each, so its offset is the last cut
+    before the trouble (a statement's start, or a comma in it)."""
     pos, total, size = 0, len(text), window
     while pos < total:
         found = _CUT.search(text, pos + size)
@@ -58,7 +69,10 @@ def stream(text: str, window: int = WINDOW) -> Iterator[Token]:
             tokens = _TOKENIZER().tokenize(text[pos:cut])
         except TokenError:
             if cut == total:
-                raise
+                if window == 1:
+                    raise Unterminated(pos) from None
+                window = size = 1
+                continue
             size *= 2
             continue
         last = tokens[-1] if tokens else None
