@@ -85,8 +85,12 @@ def split(text: str) -> list[str]:
             "START TRANSACTION",
             "COMMIT",
         ],
-        # BEGIN and END as column names outside bodies (legal in MySQL)
-        ["CREATE TABLE t (begin int, end int)", "SELECT begin, end FROM t"],
+        # BEGIN and END as column names outside bodies (legal in MySQL); executable
+        # comments inside a plain statement stay the server's business
+        [
+            "CREATE TABLE /*!32312 IF NOT EXISTS */ t (begin int, end int)",
+            "SELECT begin, end FROM t",
+        ],
     ],
 )
 def test_statements_are_split_as_the_server_splits_them(statements: list[str]) -> None:
@@ -143,6 +147,10 @@ def test_a_stored_program_runs_under_the_dirty_flag_protocol() -> None:
         (
             "CREATE PROCEDURE p() BEGIN /*!50003 SELECT 1; */ SELECT 2; END;",
             "f.sql:1:28: an executable comment (/*! ... */) inside a compound statement",
+        ),
+        (
+            "CREATE /*!50017 DEFINER = root */ PROCEDURE p() BEGIN SELECT 1; END;",
+            "f.sql:1:8: an executable comment (/*! ... */) inside a compound statement",
         ),
         (
             "CREATE PROCEDURE p() x: SELECT 1;",

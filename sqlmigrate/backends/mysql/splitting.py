@@ -73,9 +73,8 @@ def statements_of(text: str, location: str) -> Iterator[Found]:
                 reader.take()
                 continue
             start = first.start
-            reader.words = []
+            reader.start_statement()
             compound = _statement(reader)
-            reader.watch_comments = False
             assert reader.last is not None
             yield Found(start, reader.last.end + 1, tuple(reader.words), compound)
     except Unterminated as error:
@@ -105,11 +104,17 @@ def _statement(reader: Reader) -> bool:
         while reader.peek() is not None and not reader.is_semicolon():
             reader.take()
         return False
-    reader.watch_comments = True
     Body(reader).statement()
     after = reader.peek()
     if after is not None and after.token_type != TokenType.SEMICOLON:
         reader.fail(after.start, "the statement before this one must end with ;")
+    if reader.executable >= 0:
+        reader.fail(
+            reader.executable,
+            "an executable comment (/*! ... */) inside a compound statement: MySQL reads "
+            "what is in it and sqlmigrate does not, so it cannot tell where the body ends. "
+            "Write it as plain SQL",
+        )
     return True
 
 
@@ -155,7 +160,7 @@ def _program_kind(reader: Reader) -> str:
         ahead += 2
     if reader.word(ahead) == "DEFINER":
         ahead += 2  # DEFINER =
-        for _ in range(6):  # the user: 'u'@'h', u@h, CURRENT_USER[()], CURRENT_ROLE
+        for _ in range(4):  # the user: 'u'@'h', u@h, CURRENT_USER[()], CURRENT_ROLE
             if reader.peek(ahead) is None or reader.word(ahead) in PROGRAMS:
                 break
             ahead += 1

@@ -106,8 +106,12 @@ class Reader:
         self._ahead: deque[Token] = deque()
         self.last: Token | None = None
         self.words: list[str] = []
-        #: inside a compound statement: executable comments between its tokens are refused
-        self.watch_comments = False
+        #: where the first executable comment (/*! ... */) of the statement is, or -1
+        self.executable = -1
+
+    def start_statement(self) -> None:
+        self.words = []
+        self.executable = -1
 
     def peek(self, ahead: int = 0) -> Token | None:
         while len(self._ahead) <= ahead:
@@ -121,8 +125,10 @@ class Reader:
         token = self.peek()
         assert token is not None, "take() after the end: peek() first"
         self._ahead.popleft()
-        if self.watch_comments and self.last is not None:
-            self._check_gap(self.last.end + 1, token.start)
+        last = self.last
+        # between two tokens of a statement (between statements: parsing's gap check)
+        if self.words and self.executable < 0 and last and token.start - last.end > 5:
+            self._find_executable(last.end + 1, token.start)
         if len(self.words) < 8:
             self.words.append(keyword(token))
         self.last = token
@@ -157,15 +163,11 @@ class Reader:
         line, col = line_col(self.text, offset)
         raise SqlParseError(f"{self.location}:{line}:{col}", f"{message}; nothing was run")
 
-    def _check_gap(self, start: int, end: int) -> None:
-        gap = self.text[start:end]
-        at = gap.find("/*")
+    def _find_executable(self, start: int, end: int) -> None:
+        """Notes an executable comment between two tokens: MySQL reads what is in it."""
+        at = self.text.find("/*", start, end)
         while at >= 0:
-            if gap.startswith(("/*!", "/*M!"), at):
-                self.fail(
-                    start + at,
-                    "an executable comment (/*! ... */) inside a compound statement: MySQL "
-                    "reads what is in it and sqlmigrate does not, so it cannot tell where the "
-                    "body ends. Write it as plain SQL",
-                )
-            at = gap.find("/*", at + 2)
+            if self.text.startswith(("/*!", "/*M!"), at):
+                self.executable = at
+                return
+            at = self.text.find("/*", at + 2, end)
