@@ -101,8 +101,7 @@ def _statement(reader: Reader) -> bool:
         )
     body = opens_compound(reader) or (word in ("CREATE", "ALTER") and _program_header(reader))
     if not body:
-        while reader.peek() is not None and not reader.is_semicolon():
-            reader.take()
+        reader.take_rest()
         return False
     Body(reader).statement()
     after = reader.peek()

@@ -134,6 +134,22 @@ class Reader:
         self.last = token
         return token
 
+    def take_rest(self) -> None:
+        """Takes the tokens up to the next ``;`` (not taken) or the end: the rest of a
+        plain statement, without a look at each (a big file is mostly these)."""
+        while self._ahead:
+            if self._ahead[0].token_type == TokenType.SEMICOLON:
+                return
+            self.take()
+        for token in self._tokens:
+            if token.token_type == TokenType.SEMICOLON or len(self.words) < 8:
+                self._ahead.append(token)
+                if token.token_type == TokenType.SEMICOLON:
+                    return
+                self.take()
+            else:
+                self.last = token
+
     def word(self, ahead: int = 0) -> str:
         """``keyword`` of a token ahead, "" when it touches a dot (``t.end``: a name)."""
         token = self.peek(ahead)
