@@ -6,6 +6,13 @@ How such files are split (without a server) is in test_mysql_splitting.py.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import pytest
 
 from sqlmigrate import engine
@@ -96,6 +103,58 @@ def test_procedures_functions_triggers_and_events_are_created_and_work(
     engine.down(1, using=vendor.alias, path=migrations.path)
     assert routines(vendor) == set()
     assert not {"a", "log"} & vendor.tables()
+
+
+def _cli() -> str | None:
+    """The Go CLI: GOLANG_MIGRATE, ``migrate`` on PATH, or where this project builds it."""
+    for candidate in (os.environ.get("GOLANG_MIGRATE"), shutil.which("migrate")):
+        if candidate:
+            return candidate
+    built = Path("/opt/golang-migrate/migrate")
+    return str(built) if built.exists() else None
+
+
+def _definitions(vendor: Vendor, database: str) -> list[str]:
+    shown = []
+    for kind, name, column in (
+        ("PROCEDURE", "p", 2),
+        ("FUNCTION", "f", 2),
+        ("TRIGGER", "t", 2),
+        ("EVENT", "e", 3),
+    ):
+        text = vendor.query(f"SHOW CREATE {kind} `{database}`.`{name}`")[0][column]
+        # an event's header holds the time it was created (STARTS ...): its body only
+        shown.append(text.partition(" DO ")[2] if kind == "EVENT" else text)
+    return shown
+
+
+def test_the_cli_and_sqlmigrate_store_the_same_programs(
+    vendor: Vendor, migrations: Migrations
+) -> None:
+    cli = _cli()
+    if cli is None:
+        pytest.skip("no golang-migrate CLI (set GOLANG_MIGRATE)")
+    migrations.pair(1, "programs", PROGRAMS, PROGRAMS_DOWN)
+    up(vendor, migrations)
+    ours = vendor.query("SELECT DATABASE()")[0][0]
+    theirs = f"t_{uuid.uuid4().hex[:12]}"
+    server = urlsplit(vendor.url)
+    vendor.query(f"CREATE DATABASE `{theirs}`")
+    try:
+        url = f"mysql://{server.username}@tcp({server.hostname}:{server.port or 3306})/{theirs}"
+        ran = subprocess.run(
+            [cli, "-path", str(migrations.path), "-database", url, "up"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stderr
+        # Each body is what the server got: the file's text, byte for byte, both ways.
+        assert _definitions(vendor, theirs) == _definitions(vendor, ours)
+        assert "-- END IF; END;" in _definitions(vendor, ours)[0]
+    finally:
+        vendor.query(f"DROP DATABASE `{theirs}`")
 
 
 def test_a_failing_statement_after_a_procedure_is_placed_and_leaves_it_dirty(
