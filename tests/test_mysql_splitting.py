@@ -143,6 +143,14 @@ def test_a_stored_program_runs_under_the_dirty_flag_protocol() -> None:
             "f.sql:2:1: SELECT after END: a block's END may only be followed by its own label",
         ),
         ("SELECT 1;\n  END;", "f.sql:2:3: END outside a compound statement"),
+        (
+            "CREATE PROCEDURE p() " + "BEGIN " * 5000 + "END; " * 5000,
+            "f.sql:1:406: blocks or CASE expressions nested more than 64 deep",
+        ),
+        (
+            "CREATE FUNCTION f() RETURNS INT RETURN " + "CASE WHEN 1 THEN " * 5000 + "1 END" * 5000,
+            "f.sql:1:1111: blocks or CASE expressions nested more than 64 deep",
+        ),
         ("ELSE SELECT 1;", "f.sql:1:1: ELSE outside a compound statement"),
         (
             "CREATE PROCEDURE p() BEGIN /*!50003 SELECT 1; */ SELECT 2; END;",

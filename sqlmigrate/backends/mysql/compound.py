@@ -16,7 +16,10 @@ place: a file is never split where the server would not split it.
 
 from __future__ import annotations
 
-from sqlglot import TokenType
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlglot import Token, TokenType
 
 from .tokens import Reader
 
@@ -27,6 +30,8 @@ LABELLED = frozenset({"BEGIN", "LOOP", "WHILE", "REPEAT", "FOR"})
 CLAUSES = frozenset({"END", "ELSE", "ELSEIF", "UNTIL", "WHEN"})
 _HANDLER_KINDS = frozenset({"CONTINUE", "EXIT", "UNDO"})
 _CONDITION_WORDS = frozenset({"SQLWARNING", "SQLEXCEPTION"})
+#: blocks and CASE expressions inside each other, at most (read recursively)
+MAX_NESTING = 64
 _NEVER_ENDS = (
     "this compound statement has no END: its body runs to the end of the file. Close "
     "every BEGIN, IF, CASE, LOOP, WHILE, REPEAT and FOR with its END"
@@ -47,13 +52,18 @@ class Body:
 
     def __init__(self, reader: Reader) -> None:
         self.r = reader
+        self._nesting = 0
 
     def statement(self) -> None:
-        r = self.r
-        label = ""
-        first = r.peek()
+        first = self.r.peek()
         if first is None:
             return
+        with self._nested(first.start):
+            self._statement(first)
+
+    def _statement(self, first: Token) -> None:
+        r = self.r
+        label = ""
         if r.is_type(TokenType.COLON, 1):
             label = r.take().text.lower()
             r.take()
@@ -199,7 +209,8 @@ class Body:
                 )
             r.take()
             if word == "CASE":
-                self._expression({"END"})
+                with self._nested(token.start):
+                    self._expression({"END"})
                 if r.peek() is None:
                     r.fail(token.start, "this CASE expression has no END")
                 r.take()
@@ -244,6 +255,20 @@ class Body:
                 f"may only be followed by its own label, then ;",
             )
         r.take()
+
+    @contextmanager
+    def _nested(self, offset: int) -> Iterator[None]:
+        self._nesting += 1
+        if self._nesting > MAX_NESTING:
+            self.r.fail(
+                offset,
+                f"blocks or CASE expressions nested more than {MAX_NESTING} deep: sqlmigrate "
+                f"does not read deeper ones. Move the inner part to a procedure of its own",
+            )
+        try:
+            yield
+        finally:
+            self._nesting -= 1
 
     def _expect(self, word: str) -> None:
         token = self.r.peek()
