@@ -48,6 +48,11 @@ def split(text: str) -> list[str]:
             '# END;\n/* END; */ SELECT "END;", `END`, t.end FROM t; END',
             "SELECT 'END'",
         ],
+        # BEGIN as a column name inside a body: a block opens only where a statement starts
+        [
+            "CREATE PROCEDURE p() BEGIN SELECT begin FROM t WHERE begin > 0; "
+            "UPDATE t SET begin = begin + 1; END",
+        ],
         # a body that is one statement, with IF() and a CASE expression in it
         [
             "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW SET NEW.v = IF(NEW.v < 0, 0, "
