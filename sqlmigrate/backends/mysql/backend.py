@@ -281,19 +281,19 @@ class MySQLBackend(OneByOne):
         sqlmigrate's own writes) with no transaction control run in one transaction."""
         text = sql.decode("ascii") if isinstance(sql, bytes) else sql
         try:
-            groups = parsing.split_tokens(text, "<sql>")
+            spans = parsing.split_statements(text)
         except SQLMigrateError as error:
             raise ExecutionFailed(
                 StatementError(str(error), None, None, statement_index=0)
             ) from None
-        statements = [text[g[0].start : g[-1].end + 1] for g in groups]
-        wrap = len(statements) > 1 and not any(_controls_transaction(s) for s in statements)
+        wrap = len(spans) > 1 and not any(_controls_transaction(text[a:b]) for a, b in spans)
         index = 0
         try:
             with self._raw.cursor() as cursor:
                 if wrap:
                     cursor.execute("START TRANSACTION")
-                for index, statement in enumerate(statements):
+                for index, (start, end) in enumerate(spans):
+                    statement = text[start:end]
                     cursor.execute(statement)
                     rows = cursor.fetchall() if cursor.description else ()
                     while cursor.nextset():
@@ -305,7 +305,7 @@ class MySQLBackend(OneByOne):
                         )
                 if wrap:
                     cursor.execute("COMMIT")
-                    index = len(statements)
+                    index = len(spans)
         except self._errors() as error:
             self._after_error(error)
             raise ExecutionFailed(_statement_error(error, index)) from None

@@ -2,14 +2,16 @@
 
 sqlglot is maintained, pure Python, and its MySQL dialect knows MySQL's
 strings (both quotes, backslash escapes), backtick names and all three
-comment forms, so a semicolon inside any of them is not a statement end.
-The server is the judge of the statements themselves.
+comment forms, so a semicolon inside any of them is not a statement end;
+``splitting`` keeps a stored program's ``BEGIN ... END`` body (and MariaDB's
+compound statements) in one statement, as the server's parser does when the
+CLI sends the whole file. The server is the judge of the statements themselves.
 
 Refused here with FILE:LINE:COL, before anything runs: ``DELIMITER`` (a
 command of the ``mysql`` client, not SQL), executable comments between
 statements (``/*!40101 ... */;``: MySQL runs them, so they are statements
-sqlmigrate would not see as such), stored-program bodies (``BEGIN ... END``
-with semicolons inside) and NUL bytes.
+sqlmigrate would not see as such) or inside a compound statement, a body
+whose end cannot be told for sure (see ``compound``) and NUL bytes.
 
 MySQL commits implicitly before and after DDL, so a file with any statement
 other than plain DML runs under the dirty-flag protocol, as the CLI runs
@@ -21,25 +23,20 @@ from __future__ import annotations
 import itertools
 import re
 
-from sqlglot import Token, TokenError, TokenType
-from sqlglot.dialects.mysql import MySQL
+from sqlglot import TokenType
 
 from ...exceptions import SqlParseError
 from ...source import line_col
 from ...sql import ParsedSql, Statement, StatementList
+from .splitting import Found, statements_of
+from .tokens import tokens_of
 
 #: statements that run inside a transaction without committing it
 _DML = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "WITH", "VALUES", "DO"})
 _BEGIN = frozenset({"BEGIN", "START"})
 _END = frozenset({"COMMIT"})
-_PROGRAMS = frozenset({"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"})
 _EXECUTABLE_COMMENT = re.compile(r"/\*M?!")
-_PLACE = re.compile(r"Line (\d+), Col: (\d+)|(\d+):(\d+)")
-_TOKENIZER = MySQL().tokenizer_class
-
-
-def tokens_of(text: str) -> list[Token]:
-    return list(_TOKENIZER().tokenize(text))
+_PLAIN_GAP = re.compile(r"[\s;]*")
 
 
 def parse_migration(text: str, location: str) -> ParsedSql:
@@ -51,38 +48,19 @@ def parse_migration(text: str, location: str) -> ParsedSql:
             "Remove it (write X'00' or CHAR(0) if you need the value); nothing was run",
         )
     statements = StatementList()
-    for group in split_tokens(text, location):
-        statements.append(classify(text, group, location))
+    for found in statements_of(text, location):
+        statements.append(classify(text, found, location))
     _check_gaps(text, statements, location)
     return _classified(text, location, statements)
 
 
-def split_tokens(text: str, location: str) -> list[list[Token]]:
-    """The tokens of each statement, in order (empty statements dropped)."""
-    try:
-        tokens = tokens_of(text)
-    except TokenError as error:
-        raise SqlParseError(
-            _error_place(text, location, str(error)),
-            f"{error}: an unterminated string, quoted name or comment; nothing was run",
-        ) from None
-    groups: list[list[Token]] = [[]]
-    for token in tokens:
-        if token.token_type == TokenType.SEMICOLON:
-            groups.append([])
-        else:
-            groups[-1].append(token)
-    return [group for group in groups if group]
-
-
 def split_statements(text: str) -> list[tuple[int, int]]:
     """(start, end) of each statement of a message of sqlmigrate's own or a file's."""
-    return [(g[0].start, g[-1].end + 1) for g in split_tokens(text, "<sql>")]
+    return [(found.start, found.end) for found in statements_of(text, "<sql>")]
 
 
-def classify(text: str, group: list[Token], location: str) -> Statement:
-    start, end = group[0].start, group[-1].end + 1
-    words = [t.text.upper() for t in group[:8]]
+def classify(text: str, found: Found, location: str) -> Statement:
+    start, end, words = found.start, found.end, list(found.words)
     first = words[0]
     if first == "DELIMITER":
         raise SqlParseError(
@@ -91,17 +69,9 @@ def classify(text: str, group: list[Token], location: str) -> Statement:
             "server as they are (golang-migrate would fail here too). Remove the DELIMITER "
             "lines and their custom delimiters; nothing was run",
         )
-    if (
-        first == "CREATE"
-        and _PROGRAMS & set(words)
-        and any(t.text.upper() == "BEGIN" for t in group)
-    ):
-        raise SqlParseError(
-            _where(text, location, start),
-            "a stored program with a BEGIN ... END body: sqlmigrate splits MySQL files at "
-            "semicolons and cannot send such a body faithfully yet. Write the body as a single "
-            "statement (no BEGIN ... END), or create it outside sqlmigrate; nothing was run",
-        )
+    if found.compound and first not in ("CREATE", "ALTER"):
+        # MariaDB's BEGIN NOT ATOMIC, IF, CASE, loops: they may run anything, COMMIT too
+        return Statement(start, end, no_transaction=f"a compound statement ({first} ... END)")
     if first in _BEGIN and (first == "BEGIN" or words[1:2] == ["TRANSACTION"]):
         return Statement(start, end, transaction="begin")
     if first in _END:
@@ -126,7 +96,9 @@ def _check_gaps(text: str, statements: StatementList, location: str) -> None:
                 "it, so it is a statement sqlmigrate would not send. Write it as plain SQL; "
                 "nothing was run",
             )
-        if any(t.token_type != TokenType.SEMICOLON for t in tokens_of(gap)):
+        if _PLAIN_GAP.fullmatch(gap) is None and any(
+            t.token_type != TokenType.SEMICOLON for t in tokens_of(gap)
+        ):
             raise SqlParseError(
                 _where(text, location, previous),
                 "sqlmigrate could not split this text into statements faithfully (it would "
@@ -158,14 +130,6 @@ def _unwrap(statements: StatementList) -> StatementList | None:
     if any(s.transaction or s.alone for s in inner.special()):
         return None
     return inner
-
-
-def _error_place(text: str, location: str, message: str) -> str:
-    match = _PLACE.search(message)
-    if not match:
-        return f"{location}:1:1"
-    line, col = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
-    return f"{location}:{line}:{col}"
 
 
 def _where(text: str, location: str, offset: int) -> str:

@@ -4,8 +4,11 @@ Statement ends come from ``sqlite3.complete_statement()`` (the standard
 library's binding of SQLite's ``sqlite3_complete()``): the text up to a
 semicolon is a statement exactly when SQLite says it is complete, so strings,
 quoted names, comments and trigger bodies (``BEGIN ... END``) are SQLite's
-business, not a lexer of ours. Between statements there is then only
-whitespace, comments and semicolons (checked: the exact-text rule).
+business, not a lexer of ours. It is asked only at the semicolons outside
+quotes and comments as ``sqlite3_complete()`` itself reads them (``_TO_SEMICOLON``
+skips what it skips), so a statement holding many quoted semicolons is not
+re-read at each one. Between statements there is then only whitespace,
+comments and semicolons (checked: the exact-text rule).
 
 Only the first words of a statement are read, to find the few that matter
 for running it: transaction control, and statements SQLite refuses or
@@ -26,6 +29,14 @@ from ...sql import ParsedSql, Statement, StatementList
 # SQLite's whitespace (sqlite3.c, sqlite3Isspace) and its two comment forms; an
 # unterminated /* comment runs to the end of the text, as SQLite reads it.
 _GAP = re.compile(r"(?:[ \t\n\f\r]+|--[^\n]*(?:\n|\Z)|/\*.*?(?:\*/|\Z))*", re.DOTALL)
+# What sqlite3_complete() (complete.c) steps over without seeing a semicolon: other
+# characters, whole '...', "...", `...` and [...] quotes (a doubled quote is two of them
+# there too) and comments. It stops at a ";", or where a quote or /* is never closed
+# (complete.c then answers "incomplete" whatever follows).
+_TO_SEMICOLON = re.compile(
+    r"""(?:[^;'"`\[\-/]+|'[^']*'|"[^"]*"|`[^`]*`|\[[^\]]*\]|--[^\n]*|/\*.*?\*/|-|/(?!\*))*+""",
+    re.DOTALL,
+)
 _WORD = re.compile(r"[A-Za-z_]+")
 _PRAGMA_NAME = re.compile(r"(?:[\"`\[]?\w+[\"`\]]?\s*\.\s*)?[\"`\[]?(\w+)", re.ASCII)
 
@@ -70,9 +81,7 @@ def split_statements(text: str, location: str) -> Iterator[tuple[int, int]]:
         if text[start] == ";":
             pos = start + 1
             continue
-        semicolon = text.find(";", start)
-        while semicolon >= 0 and not sqlite3.complete_statement(text[start : semicolon + 1]):
-            semicolon = text.find(";", semicolon + 1)
+        semicolon = _statement_end(text, start)
         if semicolon < 0:
             # The last statement has no semicolon: SQLite runs it if it is whole.
             if not sqlite3.complete_statement(text[start:] + "\n;"):
@@ -86,6 +95,20 @@ def split_statements(text: str, location: str) -> Iterator[tuple[int, int]]:
             return
         yield start, semicolon
         pos = semicolon + 1
+
+
+def _statement_end(text: str, start: int) -> int:
+    """The semicolon that ends the statement starting at ``start``, or -1: the first
+    one outside quotes and comments after which SQLite says the statement is whole."""
+    pos = start
+    while True:
+        match = _TO_SEMICOLON.match(text, pos)
+        stop = match.end() if match else pos
+        if stop >= len(text) or text[stop] != ";":
+            return -1  # the end, or a quote or comment never closed: no end after it
+        if sqlite3.complete_statement(text[start : stop + 1]):
+            return stop
+        pos = stop + 1
 
 
 def _skip_gap(text: str, pos: int) -> int:
