@@ -15,6 +15,7 @@ from django.test import override_settings
 
 from sqlmigrate import engine, testing
 from sqlmigrate.backends.mysql import lock_name
+from sqlmigrate.backends.mysql import parsing as mysql_parsing
 from sqlmigrate.exceptions import LockLostError, MigrationFailedError, SqlParseError
 from sqlmigrate.validate import validate
 
@@ -47,6 +48,46 @@ def up(vendor: Vendor, migrations: Migrations) -> engine.RunResult:
 def test_mysql_lock_name_is_the_clis(database: str, table: str, name: str) -> None:
     # Measured on the Go CLI (golang-migrate-vendors.md).
     assert lock_name(database, table) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("SELECT 1;\nINSERT INTO a VALUES ('it''s;\n", "f.sql:2:23: unterminated quoted string"),
+        ('CREATE TABLE "a (id int);\n', "f.sql:1:14: unterminated quoted string"),
+        ("SELECT '/*';\nSELECT 1 FROM `a;\n", "f.sql:2:15: unterminated quoted name"),
+        ("SELECT '/*';\n  /* never closed\nSELECT 1;\n", "f.sql:2:3: unterminated /* comment"),
+    ],
+    ids=["string", "double-quoted", "backtick-name", "comment-after-a-string-with-/*"],
+)
+def test_mysql_unterminated_text_is_placed_where_it_opens(text: str, refusal: str) -> None:
+    """sqlglot wraps its reason in an error without a place: sqlmigrate said 1:1."""
+    with pytest.raises(SqlParseError) as refused:
+        mysql_parsing.parse_migration(text, "f.sql")
+    assert str(refused.value).startswith(f"{refusal}: it runs to the end of the file. ")
+    assert str(refused.value).endswith("Close it; nothing was run")
+
+
+@pytest.mark.parametrize(
+    ("text", "refused_at"),
+    [
+        ("CREATE TABLE a (id int);\nBEGIN;\nINSERT INTO a VALUES (1);\n", "2:1"),
+        ("BEGIN;\nINSERT INTO a VALUES (1);\nCOMMIT;\nSTART TRANSACTION;\nDELETE FROM a;", "4:1"),
+        ("CREATE TABLE a (id int);\nBEGIN;\nCREATE TABLE b (id int);\n", None),
+        ("CREATE TABLE a (id int);\nBEGIN;\nINSERT INTO a VALUES (1);\nROLLBACK;\n", None),
+    ],
+    ids=["dml-after-begin", "second-block-open", "ddl-commits-it", "rolled-back"],
+)
+def test_mysql_a_file_that_ends_in_its_own_transaction_is_refused(
+    text: str, refused_at: str | None
+) -> None:
+    """Else sqlmigrate's next START TRANSACTION would commit it without a word."""
+    if refused_at is None:
+        assert not mysql_parsing.parse_migration(text, "f.sql").atomic
+        return
+    with pytest.raises(SqlParseError) as refused:
+        mysql_parsing.parse_migration(text, "f.sql")
+    assert str(refused.value).startswith(f"f.sql:{refused_at}: this BEGIN is never committed")
 
 
 @pytest.mark.parametrize("vendor", ["mysql"], indirect=True)

@@ -34,7 +34,8 @@ _BEGIN = frozenset({"BEGIN", "START"})
 _END = frozenset({"COMMIT"})
 _PROGRAMS = frozenset({"PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"})
 _EXECUTABLE_COMMENT = re.compile(r"/\*M?!")
-_PLACE = re.compile(r"Line (\d+), Col: (\d+)|(\d+):(\d+)")
+_MISSING = re.compile(r"Missing (.+) from \d+:(\d+)")
+_QUOTED = {"'": "quoted string", '"': "quoted string", "`": "quoted name"}
 _TOKENIZER = MySQL().tokenizer_class
 
 
@@ -62,9 +63,10 @@ def split_tokens(text: str, location: str) -> list[list[Token]]:
     try:
         tokens = tokens_of(text)
     except TokenError as error:
+        offset, what = _unterminated(text, error)
         raise SqlParseError(
-            _error_place(text, location, str(error)),
-            f"{error}: an unterminated string, quoted name or comment; nothing was run",
+            _where(text, location, offset),
+            f"unterminated {what}: it runs to the end of the file. Close it; nothing was run",
         ) from None
     groups: list[list[Token]] = [[]]
     for token in tokens:
@@ -143,9 +145,24 @@ def _classified(text: str, location: str, statements: StatementList) -> ParsedSq
     if reason_statement is None:
         single = len(statements) == 1
         return ParsedSql(location, text, statements, atomic=True, single_statement=single)
+    _check_open_transaction(text, statements, location)
     reason = reason_statement.no_transaction or "transaction control inside the file"
     line, _ = line_col(text, reason_statement.start)
     return ParsedSql(location, text, statements, atomic=False, reason=f"{reason} (line {line})")
+
+
+def _check_open_transaction(text: str, statements: StatementList, location: str) -> None:
+    """A file whose last BEGIN is followed by plain DML only ends inside its transaction:
+    MySQL keeps it open, and sqlmigrate's next START TRANSACTION would commit it
+    silently. (After any other statement MySQL may have committed it implicitly.)"""
+    special = list(statements.special())  # the few classified statements
+    last = special[-1] if special else None
+    if last is not None and last.transaction == "begin":
+        raise SqlParseError(
+            _where(text, location, last.start),
+            "this BEGIN is never committed: the file would end inside an open transaction. "
+            "Add COMMIT; at the end; nothing was run",
+        )
 
 
 def _unwrap(statements: StatementList) -> StatementList | None:
@@ -160,12 +177,33 @@ def _unwrap(statements: StatementList) -> StatementList | None:
     return inner
 
 
-def _error_place(text: str, location: str, message: str) -> str:
-    match = _PLACE.search(message)
-    if not match:
-        return f"{location}:1:1"
-    line, col = (match.group(1), match.group(2)) if match.group(1) else match.group(3, 4)
-    return f"{location}:{line}:{col}"
+def _unterminated(text: str, error: TokenError) -> tuple[int, str]:
+    """Where the string, quoted name or comment that never ends starts, and what it is.
+
+    sqlglot wraps the reason in a TokenError of its own; the reason says
+    ``Missing <quote> from <line>:<offset of the opening quote>``. An
+    unterminated comment gives no place: it is found here."""
+    reason = str(error.__cause__ or error)
+    missing = _MISSING.search(reason)
+    if missing:
+        quote, offset = missing.group(1), int(missing.group(2))
+        return offset, _QUOTED.get(quote, f"{quote}-quoted text")
+    return _unterminated_comment(text), "/* comment"
+
+
+def _unterminated_comment(text: str) -> int:
+    """The first ``/*`` outside any string that no ``*/`` follows (MySQL's do not nest)."""
+    opening = text.find("/*")
+    while opening >= 0:
+        if text.find("*/", opening + 2) < 0:
+            try:
+                tokens_of(text[:opening])  # fails when the /* is inside a string
+            except TokenError:
+                pass
+            else:
+                return opening
+        opening = text.find("/*", opening + 2)
+    return 0
 
 
 def _where(text: str, location: str, offset: int) -> str:
