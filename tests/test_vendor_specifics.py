@@ -16,6 +16,7 @@ from django.test import override_settings
 from sqlmigrate import engine, testing
 from sqlmigrate.backends.mysql import lock_name
 from sqlmigrate.backends.mysql import parsing as mysql_parsing
+from sqlmigrate.backends.sqlite import parsing as sqlite_parsing
 from sqlmigrate.exceptions import LockLostError, MigrationFailedError, SqlParseError
 from sqlmigrate.validate import validate
 
@@ -88,6 +89,25 @@ def test_mysql_a_file_that_ends_in_its_own_transaction_is_refused(
     with pytest.raises(SqlParseError) as refused:
         mysql_parsing.parse_migration(text, "f.sql")
     assert str(refused.value).startswith(f"f.sql:{refused_at}: this BEGIN is never committed")
+
+
+@pytest.mark.parametrize(
+    ("text", "refused_at"),
+    [
+        ("CREATE TABLE a (id int);\n/* never closed\nDROP TABLE a;\n", "2:1"),
+        ("SELECT 1; -- a\n /* closed */ /*/ SELECT 2;", "2:15"),
+        ("SELECT 1; /**/ /* closed */\n", None),
+    ],
+    ids=["statements-inside", "slash-star-slash", "closed"],
+)
+def test_sqlite_an_unterminated_comment_is_refused(text: str, refused_at: str | None) -> None:
+    """SQLite reads it to the end of the file: what is in it would silently not run."""
+    if refused_at is None:
+        assert len(sqlite_parsing.parse_migration(text, "f.sql").statements) == 1
+        return
+    with pytest.raises(SqlParseError) as refused:
+        sqlite_parsing.parse_migration(text, "f.sql")
+    assert str(refused.value).startswith(f"f.sql:{refused_at}: unterminated /* comment: SQLite ")
 
 
 @pytest.mark.parametrize("vendor", ["mysql"], indirect=True)

@@ -25,7 +25,8 @@ from ...sql import ParsedSql, Statement, StatementList
 
 # SQLite's whitespace (sqlite3.c, sqlite3Isspace) and its two comment forms; an
 # unterminated /* comment runs to the end of the text, as SQLite reads it.
-_GAP = re.compile(r"(?:[ \t\n\f\r]+|--[^\n]*(?:\n|\Z)|/\*.*?(?:\*/|\Z))*", re.DOTALL)
+_GAP_PIECE = re.compile(r"[ \t\n\f\r]+|--[^\n]*(?:\n|\Z)|/\*.*?(?:\*/|\Z)", re.DOTALL)
+_GAP = re.compile(f"(?:{_GAP_PIECE.pattern})*", re.DOTALL)
 _WORD = re.compile(r"[A-Za-z_]+")
 _PRAGMA_NAME = re.compile(r"(?:[\"`\[]?\w+[\"`\]]?\s*\.\s*)?[\"`\[]?(\w+)", re.ASCII)
 
@@ -66,6 +67,7 @@ def split_statements(text: str, location: str) -> Iterator[tuple[int, int]]:
     while pos < total:
         start = _skip_gap(text, pos)
         if start >= total:
+            _refuse_open_comment(text, pos, location)
             return
         if text[start] == ";":
             pos = start + 1
@@ -86,6 +88,21 @@ def split_statements(text: str, location: str) -> Iterator[tuple[int, int]]:
             return
         yield start, semicolon
         pos = semicolon + 1
+
+
+def _refuse_open_comment(text: str, pos: int, location: str) -> None:
+    """The gap from ``pos`` to the end must not end in a /* comment that never closes:
+    SQLite would read the rest of the file as a comment, and the statements in it
+    would silently not run."""
+    while (piece := _GAP_PIECE.match(text, pos)) and piece.end() > pos:
+        comment = piece.group()
+        if comment.startswith("/*") and not (len(comment) >= 4 and comment.endswith("*/")):
+            raise SqlParseError(
+                _where(text, location, pos),
+                "unterminated /* comment: SQLite would read the rest of the file as a comment "
+                "and silently not run what is in it. Close it; nothing was run",
+            )
+        pos = piece.end()
 
 
 def _skip_gap(text: str, pos: int) -> int:
