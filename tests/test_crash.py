@@ -201,9 +201,12 @@ class PostgreSQLServer(Server):
 
     @contextlib.contextmanager
     def hold_lock(self) -> Iterator[psycopg.Connection[Any]]:
+        key = self.keys()[0]
         with self.schema.connect() as holder:
-            holder.execute(f"SELECT pg_advisory_lock({self.keys()[0]})")
+            holder.execute(f"SELECT pg_advisory_lock({key})")
             yield holder
+            # Now, not when the server gets round to ending the session after close.
+            holder.execute(f"SELECT pg_advisory_unlock({key})")
 
     @contextlib.contextmanager
     def hold_version_table(self) -> Iterator[psycopg.Connection[Any]]:
@@ -302,6 +305,9 @@ class MySQLServer(Server):
                 cursor.execute(f"SELECT GET_LOCK('{self.lock}', 0)")
                 assert cursor.fetchone()[0] == 1
             yield holder
+            # Now, not when the server gets round to ending the session after close.
+            with holder.cursor() as cursor:
+                cursor.execute(f"SELECT RELEASE_LOCK('{self.lock}')")
         finally:
             holder.close()
 
@@ -312,8 +318,10 @@ class MySQLServer(Server):
             with holder.cursor() as cursor:
                 cursor.execute("LOCK TABLES schema_migrations WRITE")
             yield holder
+            with holder.cursor() as cursor:
+                cursor.execute("UNLOCK TABLES")
         finally:
-            holder.close()  # ends LOCK TABLES too
+            holder.close()
 
     def waiting_on_version_table(self, child: Child) -> None:
         self.child_session(child, "state = 'Waiting for table metadata lock'")
