@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import os
 import signal
 import sqlite3
@@ -287,11 +288,25 @@ class MySQLServer(Server):
         return int(rows[0][0])
 
     def waiting_for_lock(self, child: Child) -> int:
-        """Found, then seen asking for the lock again and again (GET_LOCK(name, 0) polls)."""
+        """Found, then seen asking for the lock at the pace of its polls.
+
+        ``GET_LOCK(name, 0)`` returns at once, so the child's session shows no
+        wait: only its last query's id changes with each poll. Before the lock
+        its queries come in bursts (a pause between them while it parses the
+        files); three of them each 0.12 s after the last are the polls, which
+        back off to a pause of 0.25 s."""
         session = self.child_session(child, "true")
         sql = f"SELECT query_id FROM information_schema.processlist WHERE id = {session}"
-        first = self.vendor.query(sql)[0][0]
-        wait_for(lambda: self.vendor.query(sql)[0][0] > first + 3, "GET_LOCK polls", child)
+        changes: list[tuple[float, Any]] = []
+
+        def polling() -> bool:
+            rows = self.vendor.query(sql)
+            if rows and (not changes or changes[-1][1] != rows[0][0]):
+                changes.append((time.monotonic(), rows[0][0]))
+            times = [when for when, _ in changes[-3:]]
+            return len(times) == 3 and min(b - a for a, b in itertools.pairwise(times)) >= 0.12
+
+        wait_for(polling, "the child to poll GET_LOCK", child)
         return session
 
     def inside_slow(self, child: Child) -> int:
