@@ -154,7 +154,7 @@ class Server:
     def version_row_through(self, holder: Any) -> list[tuple[int, bool]]:
         return self.vendor.version_row()
 
-    def end_session(self, session: int, holder: Any) -> None:
+    def end_session(self, session: int) -> None:
         raise NotImplementedError
 
     def wait_gone(self, session: int, child: Child) -> None:
@@ -225,7 +225,7 @@ class PostgreSQLServer(Server):
         rows = holder.execute(f'SELECT version, dirty FROM "{self.schema.name}".schema_migrations')
         return list(rows.fetchall())
 
-    def end_session(self, session: int, holder: Any) -> None:
+    def end_session(self, session: int) -> None:
         with self.schema.connect() as terminator:
             terminator.execute(f"SELECT pg_terminate_backend({session})")
 
@@ -346,7 +346,7 @@ class MySQLServer(Server):
             cursor.execute("SELECT version, dirty FROM schema_migrations")
             return [(version, bool(dirty)) for version, dirty in cursor.fetchall()]
 
-    def end_session(self, session: int, holder: Any) -> None:
+    def end_session(self, session: int) -> None:
         self.vendor.query(f"KILL {session}")
 
     def wait_gone(self, session: int, child: Child) -> None:
@@ -507,12 +507,12 @@ class Crash:
         self.started.append(child)
         return child
 
-    def end(self, how: str, child: Child, session: int, holder: Any) -> None:
+    def end(self, how: str, child: Child, session: int) -> None:
         if how == KILL:
             child.process.kill()
             child.process.wait(timeout=WAIT)
         else:
-            self.server.end_session(session, holder)
+            self.server.end_session(session)
             assert child.finish() == 1
 
     def cleanup(self) -> None:
@@ -611,10 +611,10 @@ def lost_session_message(crash: Crash, child: Child, when: str) -> None:
 @per_ending
 def test_a_while_waiting_for_the_lock(crash: Crash, how: str) -> None:
     crash.prepare(atomic_file(crash.vendor.name))
-    with crash.server.hold_lock() as holder:
+    with crash.server.hold_lock():
         child = crash.start_up()
         session = crash.server.waiting_for_lock(child)
-        crash.end(how, child, session, holder)
+        crash.end(how, child, session)
         assert state(crash) == PREVIOUS_CLEAN
     if how == END_SESSION:
         assert child.out == ""
@@ -628,7 +628,7 @@ def test_b_inside_an_atomic_file(crash: Crash, how: str) -> None:
     crash.prepare(atomic_file(crash.vendor.name))
     child = crash.start_up()
     session = crash.server.inside_slow(child)
-    crash.end(how, child, session, None)
+    crash.end(how, child, session)
     # Its transaction is open or gone: from outside, nothing of the file yet.
     assert state(crash) == PREVIOUS_CLEAN
     if how == END_SESSION:
@@ -645,7 +645,7 @@ def test_c_inside_a_non_atomic_file(crash: Crash, how: str) -> None:
     crash.prepare(non_atomic_file(crash.vendor.name))
     child = crash.start_up()
     session = crash.server.inside_slow(child)
-    crash.end(how, child, session, None)
+    crash.end(how, child, session)
     assert state(crash) == TARGET_DIRTY
     if how == END_SESSION:
         lost_session_message(crash, child, MARKED_DIRTY)
@@ -667,7 +667,7 @@ def test_d_between_the_file_and_the_clean_write(crash: Crash, how: str, atomic: 
     session = crash.server.inside_slow(child)
     with crash.server.hold_version_table() as holder:
         crash.server.waiting_on_version_table(child)
-        crash.end(how, child, session, holder)
+        crash.end(how, child, session)
         assert state(crash, holder) == (PREVIOUS_CLEAN if atomic else TARGET_DIRTY)
         # Lock released. After kill -9, the orphaned session's final message (already
         # received) may now commit: the file did finish, so "2 clean" is true then.
