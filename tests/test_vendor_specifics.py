@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import django
 import pytest
@@ -108,6 +109,51 @@ def test_sqlite_an_unterminated_comment_is_refused(text: str, refused_at: str | 
     with pytest.raises(SqlParseError) as refused:
         sqlite_parsing.parse_migration(text, "f.sql")
     assert str(refused.value).startswith(f"f.sql:{refused_at}: unterminated /* comment: SQLite ")
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "refusal"),
+    [
+        (
+            mysql_parsing,
+            "CREATE TABLE a (id int);\nsource b.sql;\n",
+            "2:1: SOURCE is a command of the mysql",
+        ),
+        (
+            mysql_parsing,
+            "CREATE TABLE a (id int);\n  \\. b.sql\n",
+            "2:3: \\. is a command of the mysql",
+        ),
+        (mysql_parsing, "SELECT 1 FROM base\\G\n", "1:19: \\G is a command of the mysql client"),
+        (sqlite_parsing, "CREATE TABLE a (id int);\n.mode csv\n.import x a\n", "2:1: .mode is a"),
+        (
+            sqlite_parsing,
+            "SELECT 1;\n  .read b.sql;\n",
+            "2:3: .read is a command of the sqlite3 shell",
+        ),
+    ],
+    ids=["mysql-source", "mysql-backslash-dot", "mysql-backslash-g", "sqlite-mode", "sqlite-read"],
+)
+def test_a_client_command_is_refused_before_anything_runs(
+    parse: Any, text: str, refusal: str
+) -> None:
+    """The mysql client's and the sqlite3 shell's commands, as psql's are on PostgreSQL."""
+    with pytest.raises(SqlParseError) as refused:
+        parse.parse_migration(text, "f.sql")
+    assert str(refused.value).startswith(f"f.sql:{refusal}")
+    assert str(refused.value).endswith("Remove it; nothing was run")
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    [
+        (mysql_parsing, "SELECT 'a\\\\b' AS source, `source`.x FROM source;"),
+        (sqlite_parsing, "SELECT .5, 'x.y';"),
+    ],
+    ids=["mysql", "sqlite"],
+)
+def test_what_only_looks_like_a_client_command_runs(parse: Any, text: str) -> None:
+    assert len(parse.parse_migration(text, "f.sql").statements) == 1
 
 
 @pytest.mark.parametrize("vendor", ["mysql"], indirect=True)

@@ -86,6 +86,7 @@ def classify(text: str, group: list[Token], location: str) -> Statement:
     start, end = group[0].start, group[-1].end + 1
     words = [t.text.upper() for t in group[:8]]
     first = words[0]
+    _refuse_client_command(text, group, location)
     if first == "DELIMITER":
         raise SqlParseError(
             _where(text, location, start),
@@ -114,6 +115,22 @@ def classify(text: str, group: list[Token], location: str) -> Statement:
         return Statement(start, end)
     # DDL, LOCK TABLES, SET autocommit, CALL...: MySQL may commit, so no atomic file.
     return Statement(start, end, no_transaction=f"{first} (MySQL commits implicitly around it)")
+
+
+def _refuse_client_command(text: str, group: list[Token], location: str) -> None:
+    """``source file.sql`` and the backslash commands (``\\.``, ``\\d``, ``\\G``, ...) are
+    the mysql client's: outside a string a backslash is never SQL, and no statement
+    starts with SOURCE. Sent, they would fail half-way through the file."""
+    backslash = next((t for t in group if t.token_type == TokenType.BACKSLASH), None)
+    if backslash is None and group[0].text.upper() != "SOURCE":
+        return
+    at = backslash.start if backslash is not None else group[0].start
+    command = text[at : at + 2] if backslash is not None else "SOURCE"
+    raise SqlParseError(
+        _where(text, location, at),
+        f"{command} is a command of the mysql client, not SQL: migration files go to the "
+        "server as they are (golang-migrate would fail here too). Remove it; nothing was run",
+    )
 
 
 def _check_gaps(text: str, statements: StatementList, location: str) -> None:

@@ -54,9 +54,23 @@ def parse_migration(text: str, location: str) -> ParsedSql:
         )
     statements = StatementList()
     for start, end in split_statements(text, location):
+        _refuse_dot_command(text, start, location)
         statements.append(classify(text, start, end))
     _check_gaps(text, statements, location)
     return _classified(text, location, statements)
+
+
+def _refuse_dot_command(text: str, start: int, location: str) -> None:
+    """``.read``, ``.import``, ``.mode``: commands of the sqlite3 shell; no SQL statement
+    starts with a dot. Sent, they would fail at that point of the file."""
+    if text.startswith(".", start):
+        command = _WORD.match(text, start + 1)
+        name = "." + command.group() if command else "."
+        raise SqlParseError(
+            _where(text, location, start),
+            f"{name} is a command of the sqlite3 shell, not SQL: migration files go to "
+            "SQLite as they are. Remove it; nothing was run",
+        )
 
 
 def split_statements(text: str, location: str) -> Iterator[tuple[int, int]]:
