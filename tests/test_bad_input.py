@@ -457,6 +457,22 @@ CASES = [
         files={"2_good.up.sql": "CREATE TABLE good (id int);", "3_bad.up.sql": "SELECT 1;\n/* x\n"},
         in_process=True,
     ),
+    case(
+        "a-later-client-command-stops-the-earlier-good-one",
+        UP,
+        "{dir}/3_bad.up.sql:1:1: \\. is a command of the mysql client",
+        files={"2_good.up.sql": "CREATE TABLE good (id int);", "3_bad.up.sql": "\\. x.sql\n"},
+        vendors=("mysql",),
+        in_process=True,
+    ),
+    case(
+        "a-later-shell-command-stops-the-earlier-good-one",
+        UP,
+        "{dir}/3_bad.up.sql:1:1: .read is a command of the sqlite3 shell",
+        files={"2_good.up.sql": "CREATE TABLE good (id int);", "3_bad.up.sql": ".read x.sql\n"},
+        vendors=("sqlite",),
+        in_process=True,
+    ),
     # -- MySQL / MariaDB only ---------------------------------------------------------------
     case(
         "mysql-delimiter",
@@ -496,6 +512,21 @@ CASES = [
         files={"2_s.up.sql": "CREATE TABLE a (id int);\nSELECT 1 FROM `a;\n"},
         vendors=("mysql",),
     ),
+    case(
+        "mysql-client-source",
+        UP,
+        "error: {dir}/2_src.up.sql:2:1: SOURCE is a command of the mysql client, not SQL",
+        files={"2_src.up.sql": "CREATE TABLE a (id int);\nsource other.sql;\n"},
+        vendors=("mysql",),
+    ),
+    case(
+        "mysql-client-backslash-g",
+        UP,
+        "{dir}/2_g.up.sql:2:19: \\G is a command of the mysql client",
+        files={"2_g.up.sql": "CREATE TABLE a (id int);\nSELECT 1 FROM base\\G\n"},
+        vendors=("mysql",),
+        in_process=True,
+    ),
     # -- SQLite only -----------------------------------------------------------------------
     case(
         "sqlite-trigger-body-never-ends",
@@ -523,6 +554,13 @@ CASES = [
         files={"2_tx.up.sql": "VACUUM;\nBEGIN;\nVACUUM;\nCOMMIT;\n"},
         vendors=("sqlite",),
         in_process=True,
+    ),
+    case(
+        "sqlite-shell-dot-commands",
+        UP,
+        "error: {dir}/2_csv.up.sql:2:1: .mode is a command of the sqlite3 shell, not SQL",
+        files={"2_csv.up.sql": "CREATE TABLE a (id int);\n.mode csv\n.import data.csv a\n"},
+        vendors=("sqlite",),
     ),
     # -- database state -----------------------------------------------------------------------
     case(
