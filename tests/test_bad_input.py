@@ -6,6 +6,14 @@ and checks: a non-zero exit with the expected status, the key phrases of the
 message (the file, and ``:LINE:COL`` where there is one), nothing on stdout,
 and the database (version row, relations, history rows) and the folder
 exactly as before.
+
+Every row runs on each vendor it is bad input for: the vendor-neutral ones
+on PostgreSQL, SQLite and MySQL/MariaDB (``said``: where a vendor words it
+differently, e.g. SQLite names a statement's start, not a position in it),
+psql's and PostgreSQL's own on PostgreSQL, and rows of SQLite's and MySQL's
+own. Where no parser of sqlmigrate's knows the grammar (syntax errors on
+SQLite and MySQL), the server refuses the file as it runs: its transaction
+is rolled back, and the history row that says so is the one change.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import pytest
 from sqlmigrate import engine
 
 from .conftest import Migrations, Schema, run_command, run_manage
+from .vendors import Vendor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,8 +54,13 @@ class Folder:
 Content = str | bytes | Link | Folder
 
 
+VENDORS = ("postgresql", "sqlite", "mysql")
+PostgreSQL = ("postgresql",)
+
+
 @dataclass(frozen=True)
 class Case:
+    name: str
     args: tuple[str, ...]
     phrases: tuple[str, ...]
     files: dict[str, Content]
@@ -58,6 +72,16 @@ class Case:
     settings: str | None
     #: through call_command in this process instead of a child (a few, for speed)
     in_process: bool
+    #: the vendors it is bad input for (the rest of the suite: the same text runs there)
+    vendors: tuple[str, ...]
+    #: where a vendor says it in its own words: its phrases instead of ``phrases``
+    said: dict[str, tuple[str, ...]]
+    #: the server refuses it while it runs: the file's transaction is rolled back, and
+    #: the one change is the history row that says so
+    fails_at_run: bool
+
+    def phrases_on(self, vendor: str) -> tuple[str, ...]:
+        return self.said.get(vendor, self.phrases)
 
 
 def case(
@@ -69,10 +93,24 @@ def case(
     setup: str | int | None = None,
     settings: str | None = None,
     in_process: bool = False,
-) -> Any:
+    vendors: tuple[str, ...] = VENDORS,
+    said: dict[str, tuple[str, ...]] | None = None,
+    fails_at_run: bool = False,
+) -> Case:
     """One bad input; ``{dir}`` and ``{year}`` in args, phrases and file names are filled in."""
-    bad = Case(args, phrases, files or {}, code, setup, settings, in_process)
-    return pytest.param(bad, id=name)
+    return Case(
+        name,
+        args,
+        phrases,
+        files or {},
+        code,
+        setup,
+        settings,
+        in_process,
+        vendors,
+        said or {},
+        fails_at_run,
+    )
 
 
 UP = ("sqlmigrate_up", "--path", "{dir}")
@@ -88,6 +126,7 @@ def usage_error(command: str, message: str) -> str:
 NOT_SQL = "is not SQL: migration files go to the server, not to psql"
 COPY_STDIN = "COPY ... FROM STDIN needs psql to send the data that follows it"
 DIRTY = "error: Dirty database version {v}. Fix and force version.\n"
+NEVER_ENDS = "this statement never ends: an unterminated string, quoted name or trigger body"
 
 CASES = [
     # -- file names ---------------------------------------------------------------------------
@@ -177,12 +216,14 @@ CASES = [
         UP,
         "error: {dir}/2_meta.up.sql:2:1: psql meta-command \\set " + NOT_SQL,
         files={"2_meta.up.sql": "CREATE TABLE a (id int);\n\\set ON_ERROR_STOP on\nSELECT 1;"},
+        vendors=PostgreSQL,
     ),
     case(
         "psql-include",
         UP,
         "error: {dir}/2_meta.up.sql:3:1: psql meta-command \\i " + NOT_SQL,
         files={"2_meta.up.sql": "CREATE TABLE a (id int);\n\n\\i other.sql\n"},
+        vendors=PostgreSQL,
     ),
     case(
         "psql-connect",
@@ -190,6 +231,7 @@ CASES = [
         "error: {dir}/2_meta.up.sql:1:1: psql meta-command \\connect " + NOT_SQL,
         files={"2_meta.up.sql": "\\connect otherdb\nCREATE TABLE a (id int);"},
         in_process=True,
+        vendors=PostgreSQL,
     ),
     # -- what cannot be sent faithfully, or would release the lock (hardening) ------------
     case(
@@ -197,6 +239,14 @@ CASES = [
         UP,
         "error: {dir}/2_nul.up.sql:2:10: a NUL byte (0x00): PostgreSQL cannot receive it",
         files={"2_nul.up.sql": b"CREATE TABLE a (id int);\nSELECT 1;\x00\nDROP TABLE base;\n"},
+        said={
+            "sqlite": (
+                "error: {dir}/2_nul.up.sql:2:10: a NUL byte (0x00): SQLite would stop reading",
+            ),
+            "mysql": (
+                "error: {dir}/2_nul.up.sql:2:10: a NUL byte (0x00): the text after it could be",
+            ),
+        },
     ),
     case(
         "nul-byte-ending-one-statement",
@@ -217,6 +267,7 @@ CASES = [
         "error: {dir}/2_unlock.up.sql:2:8: pg_advisory_unlock_all() would release the migration "
         "lock in the middle of the run",
         files={"2_unlock.up.sql": "CREATE TABLE a (id int);\nSELECT pg_advisory_unlock_all();\n"},
+        vendors=PostgreSQL,
     ),
     case(
         "discard-all",
@@ -224,6 +275,7 @@ CASES = [
         "error: {dir}/2_discard.up.sql:1:1: DISCARD ALL would release the migration lock",
         files={"2_discard.up.sql": "DISCARD ALL;\n"},
         in_process=True,
+        vendors=PostgreSQL,
     ),
     case(
         "set-client-encoding",
@@ -231,12 +283,14 @@ CASES = [
         "error: {dir}/2_enc.up.sql:1:1: SET client_encoding changes how the server decodes",
         files={"2_enc.up.sql": "SET client_encoding = 'LATIN1';\nCREATE TABLE a (t text);\n"},
         in_process=True,
+        vendors=PostgreSQL,
     ),
     case(
         "set-names",
         UP,
         "error: {dir}/2_enc.up.sql:2:1: SET client_encoding changes how the server decodes",
         files={"2_enc.up.sql": "CREATE TABLE a (t text);\nSET NAMES 'SQL_ASCII';\n"},
+        vendors=PostgreSQL,
     ),
     case(
         "standard-strings-off",
@@ -246,6 +300,7 @@ CASES = [
             "2_scs.up.sql": "CREATE TABLE a (t text);\nSET standard_conforming_strings = off;\n"
         },
         in_process=True,
+        vendors=PostgreSQL,
     ),
     case(
         "do-block-commit-inside-begin",
@@ -254,6 +309,7 @@ CASES = [
         "transaction block",
         files={"2_do.up.sql": "BEGIN;\nDO $$BEGIN COMMIT; END$$;\nCOMMIT;\n"},
         in_process=True,
+        vendors=PostgreSQL,
     ),
     case(
         "psql-copy",
@@ -261,12 +317,14 @@ CASES = [
         "error: {dir}/2_meta.up.sql:2:1: psql meta-command \\copy " + NOT_SQL,
         files={"2_meta.up.sql": "CREATE TABLE a (id int);\n\\copy a FROM 'a.csv' csv\n"},
         in_process=True,
+        vendors=PostgreSQL,
     ),
     case(
         "copy-from-stdin-with-data",
         UP,
         "error: {dir}/2_copy.up.sql:2:3: " + COPY_STDIN,
         files={"2_copy.up.sql": "CREATE TABLE a (id int);\n  COPY a FROM stdin;\n1\n2\n\\.\n"},
+        vendors=PostgreSQL,
     ),
     case(
         "copy-to-stdout",
@@ -274,6 +332,7 @@ CASES = [
         "{dir}/2_copy.up.sql:1:1: COPY ... TO STDOUT sends rows to psql",
         files={"2_copy.up.sql": "COPY base TO STDOUT;"},
         in_process=True,
+        vendors=PostgreSQL,
     ),
     case(
         "unterminated-dollar-quote",
@@ -283,6 +342,7 @@ CASES = [
             "2_fn.up.sql": "CREATE TABLE a (id int);\n"
             "CREATE FUNCTION f() RETURNS int LANGUAGE sql $$ SELECT 1;\n"
         },
+        vendors=PostgreSQL,
     ),
     case(
         "dollar-tags-that-do-not-match",
@@ -292,6 +352,7 @@ CASES = [
             "2_fn.up.sql": "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $body$ SELECT 1 $$;\n"
         },
         in_process=True,
+        vendors=PostgreSQL,
     ),
     case(
         "unterminated-block-comment",
@@ -306,12 +367,15 @@ CASES = [
         "{dir}/2_c.up.sql:1:1: unterminated /* comment",
         files={"2_c.up.sql": "/* outer /* inner */ still a comment\nCREATE TABLE a (id int);\n"},
         in_process=True,
+        vendors=PostgreSQL,
     ),
     case(
         "unterminated-string",
         UP,
         "error: {dir}/2_s.up.sql:2:28: unterminated quoted string",
         files={"2_s.up.sql": "CREATE TABLE a (id int);\nINSERT INTO a VALUES (1), ('it''s;\n"},
+        # SQLite's own test for a whole statement tells where the statement starts
+        said={"sqlite": ("error: {dir}/2_s.up.sql:2:1: " + NEVER_ENDS,)},
     ),
     case(
         "unterminated-quoted-identifier",
@@ -319,12 +383,38 @@ CASES = [
         "{dir}/2_s.up.sql:1:14: unterminated quoted identifier",
         files={"2_s.up.sql": 'CREATE TABLE "a (id int);\n'},
         in_process=True,
+        said={
+            "sqlite": ("{dir}/2_s.up.sql:1:1: " + NEVER_ENDS,),
+            # MySQL reads "..." as a string (unless sql_mode has ANSI_QUOTES)
+            "mysql": ("{dir}/2_s.up.sql:1:14: unterminated quoted string",),
+        },
     ),
     case(
         "syntax-error-after-crlf-and-tab",
         UP,
         'error: {dir}/2_s.up.sql:2:2: syntax error at or near "SELEC"; nothing was run',
         files={"2_s.up.sql": "CREATE TABLE a (id int);\r\n\tSELEC 1;\r\n"},
+        vendors=PostgreSQL,
+    ),
+    case(
+        "syntax-error-at-run-time-after-crlf-and-tab",
+        UP,
+        "Nothing of 2_s.up.sql was applied: its transaction was rolled back and the database "
+        "is still at version 1 (clean).",
+        "Fix the file, then run: python manage.py sqlmigrate_up",
+        files={"2_s.up.sql": "INSERT INTO base VALUES (1);\r\n\tSELECT * FORM base;\r\n"},
+        # No pre-flight parser knows their grammar: the server judges, inside the file's
+        # transaction; SQLite gives no position, so the statement's start is shown.
+        vendors=("sqlite", "mysql"),
+        said={
+            "sqlite": ('error: {dir}/2_s.up.sql:2:2: near "FORM": syntax error (SQLITE_ERROR)',),
+            "mysql": (
+                "error: {dir}/2_s.up.sql:2:2: You have an error in your SQL syntax; check the "
+                "manual that corresponds to your MariaDB server version for the right syntax to "
+                "use near 'FORM base' at line 1 (1064)",
+            ),
+        },
+        fails_at_run=True,
     ),
     case(
         "begin-never-committed",
@@ -332,6 +422,14 @@ CASES = [
         "{dir}/2_tx.up.sql:2:1: this BEGIN is never committed",
         files={"2_tx.up.sql": "CREATE TABLE a (id int);\nBEGIN;\nCREATE TABLE b (id int);\n"},
         in_process=True,
+        # MySQL: the CREATE TABLE after BEGIN commits it (see the row after this one)
+        vendors=("postgresql", "sqlite"),
+    ),
+    case(
+        "begin-never-committed-before-dml",
+        UP,
+        "{dir}/2_tx.up.sql:2:1: this BEGIN is never committed",
+        files={"2_tx.up.sql": "CREATE TABLE a (id int);\nBEGIN;\nINSERT INTO base VALUES (1);\n"},
     ),
     case(
         "concurrently-inside-the-files-own-transaction",
@@ -342,6 +440,7 @@ CASES = [
             "2_tx.up.sql": "BEGIN;\nCREATE TABLE a (id int);\n"
             "CREATE INDEX CONCURRENTLY i ON a (id);\nCOMMIT;\n"
         },
+        vendors=PostgreSQL,
     ),
     case(
         "a-later-bad-file-stops-the-earlier-good-one",
@@ -349,6 +448,119 @@ CASES = [
         "{dir}/3_bad.up.sql:1:1: psql meta-command \\set",
         files={"2_good.up.sql": "CREATE TABLE good (id int);", "3_bad.up.sql": "\\set x 1"},
         in_process=True,
+        vendors=PostgreSQL,
+    ),
+    case(
+        "a-later-unclosed-comment-stops-the-earlier-good-one",
+        UP,
+        "{dir}/3_bad.up.sql:2:1: unterminated /* comment",
+        files={"2_good.up.sql": "CREATE TABLE good (id int);", "3_bad.up.sql": "SELECT 1;\n/* x\n"},
+        in_process=True,
+    ),
+    case(
+        "a-later-client-command-stops-the-earlier-good-one",
+        UP,
+        "{dir}/3_bad.up.sql:1:1: \\. is a command of the mysql client",
+        files={"2_good.up.sql": "CREATE TABLE good (id int);", "3_bad.up.sql": "\\. x.sql\n"},
+        vendors=("mysql",),
+        in_process=True,
+    ),
+    case(
+        "a-later-shell-command-stops-the-earlier-good-one",
+        UP,
+        "{dir}/3_bad.up.sql:1:1: .read is a command of the sqlite3 shell",
+        files={"2_good.up.sql": "CREATE TABLE good (id int);", "3_bad.up.sql": ".read x.sql\n"},
+        vendors=("sqlite",),
+        in_process=True,
+    ),
+    # -- MySQL / MariaDB only ---------------------------------------------------------------
+    case(
+        "mysql-delimiter",
+        UP,
+        "error: {dir}/2_proc.up.sql:2:3: DELIMITER is a command of the mysql client, not SQL",
+        files={"2_proc.up.sql": "CREATE TABLE a (id int);\n  DELIMITER //\nSELECT 1 //\n"},
+        vendors=("mysql",),
+    ),
+    case(
+        "mysql-delimiter-lowercase-first",
+        UP,
+        "{dir}/2_proc.up.sql:1:1: DELIMITER is a command of the mysql client",
+        files={"2_proc.up.sql": "delimiter $$\nCREATE TABLE a (id int)$$\n"},
+        vendors=("mysql",),
+        in_process=True,
+    ),
+    case(
+        "mysql-executable-comment",
+        UP,
+        "error: {dir}/2_dump.up.sql:2:1: an executable comment (/*! ... */) outside a statement: "
+        "MySQL runs what is in it",
+        files={"2_dump.up.sql": "CREATE TABLE a (id int);\n/*!40101 SET NAMES utf8 */;\n"},
+        vendors=("mysql",),
+    ),
+    case(
+        "mysql-mariadb-executable-comment-last",
+        UP,
+        "{dir}/2_dump.up.sql:2:6: an executable comment (/*! ... */)",
+        files={"2_dump.up.sql": "CREATE TABLE a (id int);\n     /*M!100100 SET x = 1 */\n"},
+        vendors=("mysql",),
+        in_process=True,
+    ),
+    case(
+        "mysql-unterminated-name",
+        UP,
+        "error: {dir}/2_s.up.sql:2:15: unterminated quoted name: it runs to the end of the file",
+        files={"2_s.up.sql": "CREATE TABLE a (id int);\nSELECT 1 FROM `a;\n"},
+        vendors=("mysql",),
+    ),
+    case(
+        "mysql-client-source",
+        UP,
+        "error: {dir}/2_src.up.sql:2:1: SOURCE is a command of the mysql client, not SQL",
+        files={"2_src.up.sql": "CREATE TABLE a (id int);\nsource other.sql;\n"},
+        vendors=("mysql",),
+    ),
+    case(
+        "mysql-client-backslash-g",
+        UP,
+        "{dir}/2_g.up.sql:2:19: \\G is a command of the mysql client",
+        files={"2_g.up.sql": "CREATE TABLE a (id int);\nSELECT 1 FROM base\\G\n"},
+        vendors=("mysql",),
+        in_process=True,
+    ),
+    # -- SQLite only -----------------------------------------------------------------------
+    case(
+        "sqlite-trigger-body-never-ends",
+        UP,
+        "error: {dir}/2_trg.up.sql:2:1: " + NEVER_ENDS,
+        files={
+            "2_trg.up.sql": "CREATE TABLE a (id int);\n"
+            "CREATE TRIGGER t AFTER INSERT ON base BEGIN\n  INSERT INTO a VALUES (1);\n"
+        },
+        vendors=("sqlite",),
+    ),
+    case(
+        "sqlite-vacuum-inside-the-files-own-transaction",
+        UP,
+        "error: {dir}/2_tx.up.sql:3:1: VACUUM cannot run inside a transaction, and this one is "
+        "inside the file's own BEGIN ... COMMIT",
+        files={"2_tx.up.sql": "BEGIN;\nCREATE TABLE a (id int);\nVACUUM;\nCOMMIT;\n"},
+        vendors=("sqlite",),
+    ),
+    case(
+        "sqlite-vacuum-inside-a-block",
+        UP,
+        "{dir}/2_tx.up.sql:3:1: VACUUM cannot run inside a transaction, and this one is inside "
+        "a BEGIN ... COMMIT block",
+        files={"2_tx.up.sql": "VACUUM;\nBEGIN;\nVACUUM;\nCOMMIT;\n"},
+        vendors=("sqlite",),
+        in_process=True,
+    ),
+    case(
+        "sqlite-shell-dot-commands",
+        UP,
+        "error: {dir}/2_csv.up.sql:2:1: .mode is a command of the sqlite3 shell, not SQL",
+        files={"2_csv.up.sql": "CREATE TABLE a (id int);\n.mode csv\n.import data.csv a\n"},
+        vendors=("sqlite",),
     ),
     # -- database state -----------------------------------------------------------------------
     case(
@@ -537,9 +749,9 @@ CASES = [
 ]
 
 
-def prepare(migrations: Migrations) -> None:
+def prepare(vendor: Vendor, migrations: Migrations) -> None:
     migrations.pair(1, "base", "CREATE TABLE base (id int);", "DROP TABLE base;")
-    engine.up(path=migrations.path)
+    engine.up(using=vendor.alias, path=migrations.path)
 
 
 def place(folder: Path, files: dict[str, Content], **names: str) -> None:
@@ -555,16 +767,27 @@ def place(folder: Path, files: dict[str, Content], **names: str) -> None:
             target.write_text(content, encoding="utf-8")
 
 
-def snapshot(schema: Schema, folder: Path) -> tuple[Any, ...]:
-    """Everything a bad command must leave alone."""
-    relations = schema.query(
-        "SELECT n.nspname, c.relname, c.relkind FROM pg_class c "
-        "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        f"WHERE n.nspname IN ('{schema.name}', 'public') ORDER BY 1, 2"
+def relations(vendor: Vendor) -> list[tuple[Any, ...]]:
+    """Every table, view, index and sequence of the test's database, with its kind."""
+    if vendor.schema is not None:
+        return vendor.query(
+            "SELECT n.nspname, c.relname, c.relkind FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            f"WHERE n.nspname IN ('{vendor.schema.name}', 'public') ORDER BY 1, 2"
+        )
+    if vendor.name == "sqlite":
+        return vendor.query("SELECT type, name, sql FROM sqlite_master ORDER BY 1, 2")
+    return vendor.query(
+        "SELECT table_name, table_type, create_time FROM information_schema.tables "
+        "WHERE table_schema = DATABASE() ORDER BY 1"
     )
-    history = schema.query(f'SELECT * FROM "{schema.name}".{HISTORY} ORDER BY id')
+
+
+def snapshot(vendor: Vendor, folder: Path) -> tuple[Any, ...]:
+    """Everything a bad command must leave alone."""
+    history = vendor.query(f"SELECT * FROM {HISTORY} ORDER BY id")
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
-    return schema.version_row(), relations, history, files
+    return vendor.version_row(), relations(vendor), history, files
 
 
 def settings_env(tmp_path: Path, settings: str | None) -> dict[str, str]:
@@ -579,36 +802,65 @@ def settings_env(tmp_path: Path, settings: str | None) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("bad", CASES)
-def test_bad_input(schema: Schema, migrations: Migrations, tmp_path: Path, bad: Case) -> None:
-    prepare(migrations)
+def on_postgresql(schema: Schema) -> Vendor:
+    """The tests below run on PostgreSQL alone (the ``schema`` fixture)."""
+    return Vendor("postgresql", "default", schema.url, schema=schema)
+
+
+def set_up(vendor: Vendor, migrations: Migrations, setup: str | int | None) -> None:
+    if isinstance(setup, int):
+        engine.force(setup, using=vendor.alias, path=migrations.path)
+        return
+    for statement in (setup or "").split(";"):
+        if statement.strip():  # one statement per call: not every driver takes more
+            vendor.query(statement)
+
+
+def with_database(vendor: Vendor, args: list[str]) -> list[str]:
+    """In this process every vendor but PostgreSQL is an alias of its own."""
+    return [*args, *vendor.options()] if args[0] != "sqlmigrate_create" else args
+
+
+#: every row on each vendor it is bad input for
+ROWS = [pytest.param(name, bad, id=f"{bad.name}-{name}") for bad in CASES for name in bad.vendors]
+
+
+@pytest.mark.parametrize(("vendor", "bad"), ROWS, indirect=["vendor"])
+def test_bad_input(vendor: Vendor, migrations: Migrations, tmp_path: Path, bad: Case) -> None:
+    prepare(vendor, migrations)
     names = {"dir": str(migrations.path), "year": str(dt.datetime.now(dt.UTC).year)}
     place(migrations.path, bad.files, **names)
-    if isinstance(bad.setup, int):
-        engine.force(bad.setup, path=migrations.path)
-    elif bad.setup:
-        schema.query(bad.setup)
-    before = snapshot(schema, migrations.path)
+    set_up(vendor, migrations, bad.setup)
+    before = snapshot(vendor, migrations.path)
     args = [arg.format(**names) for arg in bad.args]
 
     if bad.in_process:
         assert bad.settings is None
-        result = run_command(*args)
+        result = run_command(*with_database(vendor, args))
         code, out, err = result.code, result.out, result.err
     else:
         env = settings_env(tmp_path, bad.settings)
-        done = run_manage(*args, url=schema.url, timeout=30, **env)
+        done = run_manage(*args, url=vendor.url, timeout=30, **env)
         code, out, err = done.returncode, done.stdout, done.stderr
         assert "Traceback" not in err
         assert err.startswith("error: " if bad.code == 1 else "usage: "), err
 
     assert code == bad.code, err
     assert out == ""
-    for phrase in bad.phrases:
+    for phrase in bad.phrases_on(vendor.name):
         expected = phrase.format(**names)
         # call_command raises CommandError: the same message, without the CLI's "error: "
         assert (expected.removeprefix("error: ") if bad.in_process else expected) in err
-    assert snapshot(schema, migrations.path) == before
+    after = snapshot(vendor, migrations.path)
+    if bad.fails_at_run:
+        *unchanged, history, files = after
+        assert (*unchanged, files) == (*before[:2], before[3])
+        assert history[: len(before[2])] == before[2]
+        assert [row[1:5] for row in history[len(before[2]) :]] == [
+            (2, next(iter(bad.files)), "up", "failed")
+        ]
+        return
+    assert after == before
 
 
 # -- not errors: what golang-migrate accepts, sqlmigrate accepts too -----------------------------
@@ -617,7 +869,7 @@ def test_bad_input(schema: Schema, migrations: Migrations, tmp_path: Path, bad: 
 def test_near_miss_names_are_ignored_like_golang_migrate(
     schema: Schema, migrations: Migrations
 ) -> None:
-    prepare(migrations)
+    prepare(on_postgresql(schema), migrations)
     for name in ["2_x.UP.sql", "2-x.up.sql", "x_2.up.sql", "2_x.up", "2_x.sql", "٢_x.up.sql"]:
         migrations.write(name, "CREATE TABLE x (id int);")
     done = run_manage("sqlmigrate_up", "--path", str(migrations.path), url=schema.url)
@@ -628,7 +880,7 @@ def test_near_miss_names_are_ignored_like_golang_migrate(
 
 def test_empty_identifier_is_a_migration(schema: Schema, migrations: Migrations) -> None:
     """``2_.up.sql`` matches golang-migrate's pattern (the identifier may be empty)."""
-    prepare(migrations)
+    prepare(on_postgresql(schema), migrations)
     migrations.write("2_.up.sql", "CREATE TABLE two (id int);")
     migrations.write("2_.down.sql", "DROP TABLE two;")
     done = run_manage("sqlmigrate_up", "--path", str(migrations.path), url=schema.url)
@@ -642,7 +894,7 @@ def test_empty_identifier_is_a_migration(schema: Schema, migrations: Migrations)
 
 def test_down_file_without_its_up(schema: Schema, migrations: Migrations) -> None:
     """golang-migrate: the version exists; ``up`` moves onto it running nothing, ``down`` runs the file."""
-    prepare(migrations)
+    prepare(on_postgresql(schema), migrations)
     migrations.write("2_orphan.down.sql", "CREATE TABLE undone (id int);")
     done = run_manage("sqlmigrate_up", "--path", str(migrations.path), url=schema.url)
     assert done.returncode == 0, done.stderr
@@ -724,17 +976,17 @@ def test_password_never_printed_when_it_is_wrong(migrations: Migrations) -> None
 def test_numbers_with_underscores_or_foreign_digits_are_refused(
     schema: Schema, migrations: Migrations, args: tuple[str, ...], what: str
 ) -> None:
-    prepare(migrations)
+    prepare(on_postgresql(schema), migrations)
     migrations.pair(2, "two", "CREATE TABLE two (id int);", "DROP TABLE two;")
-    before = snapshot(schema, migrations.path)
+    before = snapshot(on_postgresql(schema), migrations.path)
     result = run_command(*args, "--path", str(migrations.path))
     assert result.code != 0
     assert f"can't read {what}" in result.err
-    assert snapshot(schema, migrations.path) == before
+    assert snapshot(on_postgresql(schema), migrations.path) == before
 
 
 def test_a_failed_down_n_says_to_rerun_down_n(schema: Schema, migrations: Migrations) -> None:
-    prepare(migrations)
+    prepare(on_postgresql(schema), migrations)
     migrations.pair(2, "two", "CREATE TABLE two (id int);", "DROP TABLE nope;")
     engine.up(path=migrations.path)
     done = run_manage("sqlmigrate_down", "1", "--path", str(migrations.path), url=schema.url)

@@ -171,7 +171,7 @@ def test_a_stored_program_runs_under_the_dirty_flag_protocol() -> None:
         ),
         (
             "SELECT 1;\nCREATE PROCEDURE p() BEGIN SELECT 'oops; END;\n",
-            "f.sql:2:1: an unterminated string, quoted name or comment (here or after) runs",
+            "f.sql:2:35: unterminated quoted string: it runs to the end of the file",
         ),
         # DELIMITER stays refused: it is the mysql client's, not SQL
         (

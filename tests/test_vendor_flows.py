@@ -1,10 +1,10 @@
 """The same flows on every vendor: up, down, goto, force, version, failures, bad input,
-concurrent runners; exact version rows, tables and messages."""
+concurrent runners; exact version rows, tables and messages. A runner killed at each
+phase of a run, on every vendor: test_crash.py."""
 
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from django.test import Client, override_settings
@@ -216,43 +216,6 @@ def test_status_command_reads_history(vendor: Vendor, migrations: Migrations) ->
     assert done.code == 0, done.err
     assert "1_create_t1" in done.out
     assert "3_create_t3" in done.out
-
-
-#: a statement that keeps its migration busy for many seconds
-LONG = {
-    # PostgreSQL notices a vanished client only while it reads from it, unless asked to.
-    "postgresql": "SET client_connection_check_interval = '100ms';\nSELECT pg_sleep(60);",
-    "sqlite": (
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
-        "SELECT count(*) FROM c;"
-    ),
-    "mysql": "SELECT SLEEP(60);",
-}
-
-
-def test_a_runner_killed_mid_file_leaves_the_previous_version_and_the_lock_free(
-    vendor: Vendor, migrations: Migrations
-) -> None:
-    migrations.pair(1, "a", "CREATE TABLE a (id int);")
-    migrations.pair(2, "long", f"INSERT INTO a VALUES (1);\n{LONG[vendor.name]}\n")
-    child = spawn_manage("sqlmigrate_up", "--path", str(migrations.path), url=vendor.url)
-    try:
-        deadline = time.monotonic() + 60
-        while not ("schema_migrations" in vendor.tables() and vendor.version_row() == [(1, False)]):
-            assert time.monotonic() < deadline, "the child never applied migration 1"
-            assert child.poll() is None, child.communicate()
-            time.sleep(0.1)
-        time.sleep(1)  # inside migration 2's long statement
-    finally:
-        child.kill()  # kill -9: no unlock, no rollback of its own
-        child.communicate()
-    assert vendor.version_row() == [(1, False)]
-    assert vendor.query("SELECT id FROM a") == []
-    migrations.write("2_long.up.sql", "INSERT INTO a VALUES (1);\n")  # never applied: no drift
-    result = engine.up(using=vendor.alias, path=migrations.path, lock_timeout=40)
-    assert [a.version for a in result.applied] == [2]
-    assert vendor.query("SELECT id FROM a") == [(1,)]
-    assert vendor.version_row() == [(2, False)]
 
 
 def test_admin_page_and_checks_read_every_vendor(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import django
 import pytest
@@ -15,6 +16,8 @@ from django.test import override_settings
 
 from sqlmigrate import engine, testing
 from sqlmigrate.backends.mysql import lock_name
+from sqlmigrate.backends.mysql import parsing as mysql_parsing
+from sqlmigrate.backends.sqlite import parsing as sqlite_parsing
 from sqlmigrate.exceptions import LockLostError, MigrationFailedError, SqlParseError
 from sqlmigrate.validate import validate
 
@@ -47,6 +50,110 @@ def up(vendor: Vendor, migrations: Migrations) -> engine.RunResult:
 def test_mysql_lock_name_is_the_clis(database: str, table: str, name: str) -> None:
     # Measured on the Go CLI (golang-migrate-vendors.md).
     assert lock_name(database, table) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [
+        ("SELECT 1;\nINSERT INTO a VALUES ('it''s;\n", "f.sql:2:23: unterminated quoted string"),
+        ('CREATE TABLE "a (id int);\n', "f.sql:1:14: unterminated quoted string"),
+        ("SELECT '/*';\nSELECT 1 FROM `a;\n", "f.sql:2:15: unterminated quoted name"),
+        ("SELECT '/*';\n  /* never closed\nSELECT 1;\n", "f.sql:2:3: unterminated /* comment"),
+    ],
+    ids=["string", "double-quoted", "backtick-name", "comment-after-a-string-with-/*"],
+)
+def test_mysql_unterminated_text_is_placed_where_it_opens(text: str, refusal: str) -> None:
+    """sqlglot wraps its reason in an error without a place: sqlmigrate said 1:1."""
+    with pytest.raises(SqlParseError) as refused:
+        mysql_parsing.parse_migration(text, "f.sql")
+    assert str(refused.value).startswith(f"{refusal}: it runs to the end of the file. ")
+    assert str(refused.value).endswith("Close it; nothing was run")
+
+
+@pytest.mark.parametrize(
+    ("text", "refused_at"),
+    [
+        ("CREATE TABLE a (id int);\nBEGIN;\nINSERT INTO a VALUES (1);\n", "2:1"),
+        ("BEGIN;\nINSERT INTO a VALUES (1);\nCOMMIT;\nSTART TRANSACTION;\nDELETE FROM a;", "4:1"),
+        ("CREATE TABLE a (id int);\nBEGIN;\nCREATE TABLE b (id int);\n", None),
+        ("CREATE TABLE a (id int);\nBEGIN;\nINSERT INTO a VALUES (1);\nROLLBACK;\n", None),
+    ],
+    ids=["dml-after-begin", "second-block-open", "ddl-commits-it", "rolled-back"],
+)
+def test_mysql_a_file_that_ends_in_its_own_transaction_is_refused(
+    text: str, refused_at: str | None
+) -> None:
+    """Else sqlmigrate's next START TRANSACTION would commit it without a word."""
+    if refused_at is None:
+        assert not mysql_parsing.parse_migration(text, "f.sql").atomic
+        return
+    with pytest.raises(SqlParseError) as refused:
+        mysql_parsing.parse_migration(text, "f.sql")
+    assert str(refused.value).startswith(f"f.sql:{refused_at}: this BEGIN is never committed")
+
+
+@pytest.mark.parametrize(
+    ("text", "refused_at"),
+    [
+        ("CREATE TABLE a (id int);\n/* never closed\nDROP TABLE a;\n", "2:1"),
+        ("SELECT 1; -- a\n /* closed */ /*/ SELECT 2;", "2:15"),
+        ("SELECT 1; /**/ /* closed */\n", None),
+    ],
+    ids=["statements-inside", "slash-star-slash", "closed"],
+)
+def test_sqlite_an_unterminated_comment_is_refused(text: str, refused_at: str | None) -> None:
+    """SQLite reads it to the end of the file: what is in it would silently not run."""
+    if refused_at is None:
+        assert len(sqlite_parsing.parse_migration(text, "f.sql").statements) == 1
+        return
+    with pytest.raises(SqlParseError) as refused:
+        sqlite_parsing.parse_migration(text, "f.sql")
+    assert str(refused.value).startswith(f"f.sql:{refused_at}: unterminated /* comment: SQLite ")
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "refusal"),
+    [
+        (
+            mysql_parsing,
+            "CREATE TABLE a (id int);\nsource b.sql;\n",
+            "2:1: SOURCE is a command of the mysql",
+        ),
+        (
+            mysql_parsing,
+            "CREATE TABLE a (id int);\n  \\. b.sql\n",
+            "2:3: \\. is a command of the mysql",
+        ),
+        (mysql_parsing, "SELECT 1 FROM base\\G\n", "1:19: \\G is a command of the mysql client"),
+        (sqlite_parsing, "CREATE TABLE a (id int);\n.mode csv\n.import x a\n", "2:1: .mode is a"),
+        (
+            sqlite_parsing,
+            "SELECT 1;\n  .read b.sql;\n",
+            "2:3: .read is a command of the sqlite3 shell",
+        ),
+    ],
+    ids=["mysql-source", "mysql-backslash-dot", "mysql-backslash-g", "sqlite-mode", "sqlite-read"],
+)
+def test_a_client_command_is_refused_before_anything_runs(
+    parse: Any, text: str, refusal: str
+) -> None:
+    """The mysql client's and the sqlite3 shell's commands, as psql's are on PostgreSQL."""
+    with pytest.raises(SqlParseError) as refused:
+        parse.parse_migration(text, "f.sql")
+    assert str(refused.value).startswith(f"f.sql:{refusal}")
+    assert str(refused.value).endswith("Remove it; nothing was run")
+
+
+@pytest.mark.parametrize(
+    ("parse", "text"),
+    [
+        (mysql_parsing, "SELECT 'a\\\\b' AS source, `source`.x FROM source;"),
+        (sqlite_parsing, "SELECT .5, 'x.y';"),
+    ],
+    ids=["mysql", "sqlite"],
+)
+def test_what_only_looks_like_a_client_command_runs(parse: Any, text: str) -> None:
+    assert len(parse.parse_migration(text, "f.sql").statements) == 1
 
 
 @pytest.mark.parametrize("vendor", ["mysql"], indirect=True)

@@ -7,8 +7,10 @@ comment forms, so a semicolon inside any of them is not a statement end;
 compound statements) in one statement, as the server's parser does when the
 CLI sends the whole file. The server is the judge of the statements themselves.
 
-Refused here with FILE:LINE:COL, before anything runs: ``DELIMITER`` (a
-command of the ``mysql`` client, not SQL), executable comments between
+Refused here with FILE:LINE:COL, before anything runs: ``DELIMITER``,
+``source`` and backslash commands (``\\G``: commands of the ``mysql`` client,
+not SQL), a file that ends inside its own ``BEGIN``, unterminated strings,
+names and comments (placed where they open), executable comments between
 statements (``/*!40101 ... */;``: MySQL runs them, so they are statements
 sqlmigrate would not see as such) or inside a compound statement, a body
 whose end cannot be told for sure (see ``compound``) and NUL bytes.
@@ -62,6 +64,7 @@ def split_statements(text: str) -> list[tuple[int, int]]:
 def classify(text: str, found: Found, location: str) -> Statement:
     start, end, words = found.start, found.end, list(found.words)
     first = words[0]
+    _refuse_client_command(text, found, location)
     if first == "DELIMITER":
         raise SqlParseError(
             _where(text, location, start),
@@ -82,6 +85,21 @@ def classify(text: str, found: Found, location: str) -> Statement:
         return Statement(start, end)
     # DDL, LOCK TABLES, SET autocommit, CALL...: MySQL may commit, so no atomic file.
     return Statement(start, end, no_transaction=f"{first} (MySQL commits implicitly around it)")
+
+
+def _refuse_client_command(text: str, found: Found, location: str) -> None:
+    """``source file.sql`` and the backslash commands (``\\.``, ``\\d``, ``\\G``, ...) are
+    the mysql client's: outside a string a backslash is never SQL, and no statement
+    starts with SOURCE. Sent, they would fail half-way through the file."""
+    if found.backslash < 0 and found.words[0] != "SOURCE":
+        return
+    at = found.backslash if found.backslash >= 0 else found.start
+    command = text[at : at + 2] if found.backslash >= 0 else "SOURCE"
+    raise SqlParseError(
+        _where(text, location, at),
+        f"{command} is a command of the mysql client, not SQL: migration files go to the "
+        "server as they are (golang-migrate would fail here too). Remove it; nothing was run",
+    )
 
 
 def _check_gaps(text: str, statements: StatementList, location: str) -> None:
@@ -115,9 +133,24 @@ def _classified(text: str, location: str, statements: StatementList) -> ParsedSq
     if reason_statement is None:
         single = len(statements) == 1
         return ParsedSql(location, text, statements, atomic=True, single_statement=single)
+    _check_open_transaction(text, statements, location)
     reason = reason_statement.no_transaction or "transaction control inside the file"
     line, _ = line_col(text, reason_statement.start)
     return ParsedSql(location, text, statements, atomic=False, reason=f"{reason} (line {line})")
+
+
+def _check_open_transaction(text: str, statements: StatementList, location: str) -> None:
+    """A file whose last BEGIN is followed by plain DML only ends inside its transaction:
+    MySQL keeps it open, and sqlmigrate's next START TRANSACTION would commit it
+    silently. (After any other statement MySQL may have committed it implicitly.)"""
+    special = list(statements.special())  # the few classified statements
+    last = special[-1] if special else None
+    if last is not None and last.transaction == "begin":
+        raise SqlParseError(
+            _where(text, location, last.start),
+            "this BEGIN is never committed: the file would end inside an open transaction. "
+            "Add COMMIT; at the end; nothing was run",
+        )
 
 
 def _unwrap(statements: StatementList) -> StatementList | None:

@@ -55,12 +55,14 @@ _FUNCTION_BODY = CLOSING | {"BEGIN", "RETURN"}
 @dataclass(frozen=True, slots=True)
 class Found:
     """One statement: ``text[start:end]``, its first words (upper-cased; "" for quoted
-    ones), and whether it is a compound statement or holds one."""
+    ones), whether it is a compound statement or holds one, and where its first
+    backslash outside strings is (-1: none; a mysql client command such as ``\\G``)."""
 
     start: int
     end: int
     words: tuple[str, ...]
     compound: bool
+    backslash: int = -1
 
 
 def statements_of(text: str, location: str) -> Iterator[Found]:
@@ -76,14 +78,13 @@ def statements_of(text: str, location: str) -> Iterator[Found]:
             reader.start_statement()
             compound = _statement(reader)
             assert reader.last is not None
-            yield Found(start, reader.last.end + 1, tuple(reader.words), compound)
+            end = reader.last.end + 1
+            yield Found(start, end, tuple(reader.words), compound, reader.backslash)
     except Unterminated as error:
-        after = len(text) - len(text[error.offset :].lstrip())
-        line, col = line_col(text, after)
+        line, col = line_col(text, error.opening)
         raise SqlParseError(
             f"{location}:{line}:{col}",
-            "an unterminated string, quoted name or comment (here or after) runs to the "
-            "end of the file; nothing was run",
+            f"unterminated {error.what}: it runs to the end of the file. Close it; nothing was run",
         ) from None
 
 

@@ -47,11 +47,47 @@ def tokens_of(text: str) -> list[Token]:
 
 
 class Unterminated(TokenError):
-    """An unterminated string, quoted name or comment starts after ``offset``."""
+    """An unterminated string, quoted name or comment (``what``) opens at ``opening``,
+    after ``offset``, the last cut before the trouble."""
 
-    def __init__(self, offset: int) -> None:
-        super().__init__("an unterminated string, quoted name or comment")
+    def __init__(self, offset: int, opening: int, what: str) -> None:
+        super().__init__(f"an unterminated {what}")
         self.offset = offset
+        self.opening = opening
+        self.what = what
+
+
+_MISSING = re.compile(r"Missing (.+) from \d+:(\d+)")
+_QUOTES = {"'": "quoted string", '"': "quoted string", "`": "quoted name"}
+
+
+def _unterminated(text: str, pos: int, error: TokenError) -> Unterminated:
+    """What never ends in ``text[pos:]``, which tokenizing refused with ``error``.
+
+    sqlglot wraps the reason in a TokenError of its own; the reason says
+    ``Missing <quote> from <line>:<offset of the opening quote>``. An
+    unterminated comment gives no place: it is found here."""
+    missing = _MISSING.search(str(error.__cause__ or error))
+    if missing:
+        quote, offset = missing.group(1), int(missing.group(2))
+        return Unterminated(pos, pos + offset, _QUOTES.get(quote, f"{quote}-quoted text"))
+    return Unterminated(pos, _unterminated_comment(text, pos), "/* comment")
+
+
+def _unterminated_comment(text: str, pos: int) -> int:
+    """The first ``/*`` after ``pos`` outside any string that no ``*/`` follows (MySQL's
+    do not nest); ``pos`` if none is found."""
+    opening = text.find("/*", pos)
+    while opening >= 0:
+        if text.find("*/", opening + 2) < 0:
+            try:
+                tokens_of(text[pos:opening])  # fails when the /* is inside a string
+            except TokenError:
+                pass
+            else:
+                return opening
+        opening = text.find("/*", opening + 2)
+    return pos
 
 
 def stream(text: str, window: int = WINDOW) -> Iterator[Token]:
@@ -67,10 +103,10 @@ def stream(text: str, window: int = WINDOW) -> Iterator[Token]:
         cut = found.end() if found else total
         try:
             tokens = _TOKENIZER().tokenize(text[pos:cut])
-        except TokenError:
+        except TokenError as error:
             if cut == total:
                 if window == 1:
-                    raise Unterminated(pos) from None
+                    raise _unterminated(text, pos, error) from None
                 window = size = 1
                 continue
             size *= 2
@@ -108,10 +144,13 @@ class Reader:
         self.words: list[str] = []
         #: where the first executable comment (/*! ... */) of the statement is, or -1
         self.executable = -1
+        #: where the statement's first backslash outside strings is (a client command), or -1
+        self.backslash = -1
 
     def start_statement(self) -> None:
         self.words = []
         self.executable = -1
+        self.backslash = -1
 
     def peek(self, ahead: int = 0) -> Token | None:
         while len(self._ahead) <= ahead:
@@ -131,8 +170,13 @@ class Reader:
             self._find_executable(last.end + 1, token.start)
         if len(self.words) < 8:
             self.words.append(keyword(token))
+        self._note_backslash(token)
         self.last = token
         return token
+
+    def _note_backslash(self, token: Token) -> None:
+        if token.token_type == TokenType.BACKSLASH and self.backslash < 0:
+            self.backslash = token.start
 
     def take_rest(self) -> None:
         """Takes the tokens up to the next ``;`` (not taken) or the end: the rest of a
@@ -148,6 +192,7 @@ class Reader:
                     return
                 self.take()
             else:
+                self._note_backslash(token)
                 self.last = token
 
     def word(self, ahead: int = 0) -> str:

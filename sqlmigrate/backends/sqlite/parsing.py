@@ -28,7 +28,8 @@ from ...sql import ParsedSql, Statement, StatementList
 
 # SQLite's whitespace (sqlite3.c, sqlite3Isspace) and its two comment forms; an
 # unterminated /* comment runs to the end of the text, as SQLite reads it.
-_GAP = re.compile(r"(?:[ \t\n\f\r]+|--[^\n]*(?:\n|\Z)|/\*.*?(?:\*/|\Z))*", re.DOTALL)
+_GAP_PIECE = re.compile(r"[ \t\n\f\r]+|--[^\n]*(?:\n|\Z)|/\*.*?(?:\*/|\Z)", re.DOTALL)
+_GAP = re.compile(f"(?:{_GAP_PIECE.pattern})*", re.DOTALL)
 # What sqlite3_complete() (complete.c) steps over without seeing a semicolon: other
 # characters, whole '...', "...", `...` and [...] quotes (a doubled quote is two of them
 # there too) and comments. It stops at a ";", or where a quote or /* is never closed
@@ -64,9 +65,23 @@ def parse_migration(text: str, location: str) -> ParsedSql:
         )
     statements = StatementList()
     for start, end in split_statements(text, location):
+        _refuse_dot_command(text, start, location)
         statements.append(classify(text, start, end))
     _check_gaps(text, statements, location)
     return _classified(text, location, statements)
+
+
+def _refuse_dot_command(text: str, start: int, location: str) -> None:
+    """``.read``, ``.import``, ``.mode``: commands of the sqlite3 shell; no SQL statement
+    starts with a dot. Sent, they would fail at that point of the file."""
+    if text.startswith(".", start):
+        command = _WORD.match(text, start + 1)
+        name = "." + command.group() if command else "."
+        raise SqlParseError(
+            _where(text, location, start),
+            f"{name} is a command of the sqlite3 shell, not SQL: migration files go to "
+            "SQLite as they are. Remove it; nothing was run",
+        )
 
 
 def split_statements(text: str, location: str) -> Iterator[tuple[int, int]]:
@@ -77,6 +92,7 @@ def split_statements(text: str, location: str) -> Iterator[tuple[int, int]]:
     while pos < total:
         start = _skip_gap(text, pos)
         if start >= total:
+            _refuse_open_comment(text, pos, location)
             return
         if text[start] == ";":
             pos = start + 1
@@ -109,6 +125,21 @@ def _statement_end(text: str, start: int) -> int:
         if sqlite3.complete_statement(text[start : stop + 1]):
             return stop
         pos = stop + 1
+
+
+def _refuse_open_comment(text: str, pos: int, location: str) -> None:
+    """The gap from ``pos`` to the end must not end in a /* comment that never closes:
+    SQLite would read the rest of the file as a comment, and the statements in it
+    would silently not run."""
+    while (piece := _GAP_PIECE.match(text, pos)) and piece.end() > pos:
+        comment = piece.group()
+        if comment.startswith("/*") and not (len(comment) >= 4 and comment.endswith("*/")):
+            raise SqlParseError(
+                _where(text, location, pos),
+                "unterminated /* comment: SQLite would read the rest of the file as a comment "
+                "and silently not run what is in it. Close it; nothing was run",
+            )
+        pos = piece.end()
 
 
 def _skip_gap(text: str, pos: int) -> int:
