@@ -6,11 +6,8 @@ How such files are split (without a server) is in test_mysql_splitting.py.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,6 +16,7 @@ from sqlmigrate import engine
 from sqlmigrate.exceptions import MigrationFailedError
 
 from .conftest import Migrations
+from .golang_migrate import require_cli
 from .vendors import Vendor
 
 pytestmark = [
@@ -105,15 +103,6 @@ def test_procedures_functions_triggers_and_events_are_created_and_work(
     assert not {"a", "log"} & vendor.tables()
 
 
-def _cli() -> str | None:
-    """The Go CLI: GOLANG_MIGRATE, ``migrate`` on PATH, or where this project builds it."""
-    for candidate in (os.environ.get("GOLANG_MIGRATE"), shutil.which("migrate")):
-        if candidate:
-            return candidate
-    built = Path("/opt/golang-migrate/migrate")
-    return str(built) if built.exists() else None
-
-
 def _definitions(vendor: Vendor, database: str) -> list[str]:
     shown = []
     for kind, name, column in (
@@ -131,9 +120,7 @@ def _definitions(vendor: Vendor, database: str) -> list[str]:
 def test_the_cli_and_sqlmigrate_store_the_same_programs(
     vendor: Vendor, migrations: Migrations
 ) -> None:
-    cli = _cli()
-    if cli is None:
-        pytest.skip("no golang-migrate CLI (set GOLANG_MIGRATE)")
+    cli = require_cli()
     migrations.pair(1, "programs", PROGRAMS, PROGRAMS_DOWN)
     up(vendor, migrations)
     ours = vendor.query("SELECT DATABASE()")[0][0]

@@ -4,6 +4,7 @@ in-memory test databases, each vendor's refusals, table DDL and session restore.
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from sqlmigrate.exceptions import LockLostError, MigrationFailedError, SqlParseE
 from sqlmigrate.validate import validate
 
 from .conftest import Migrations
+from .golang_migrate import require_cli
 from .vendors import Vendor, add_alias, remove_alias
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -251,6 +253,35 @@ class TestSQLite:
             ("CREATE TABLE schema_migrations (version uint64,dirty bool)",),
             ("CREATE UNIQUE INDEX version_unique ON schema_migrations (version)",),
         ]
+
+    def test_the_clis_drop_works_after_sqlmigrate_ran(
+        self, vendor: Vendor, migrations: Migrations
+    ) -> None:
+        """golang-migrate's drop drops every table sqlite_master lists: a sqlite_sequence
+        (made by AUTOINCREMENT) can never be dropped, and the CLI stops on it."""
+        migrations.pair(1, "t", "CREATE TABLE t (id int);")
+        up(vendor, migrations)
+        assert vendor.query("SELECT count(*) FROM schema_migrations_history") == [(1,)]
+        names = vendor.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1")
+        assert names == [("schema_migrations",), ("schema_migrations_history",), ("t",)]
+        cli = require_cli()
+        dropped = subprocess.run(
+            [
+                cli,
+                "-path",
+                str(migrations.path),
+                "-database",
+                f"sqlite3://{vendor.path}",
+                "drop",
+                "-f",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert (dropped.returncode, dropped.stderr) == (0, "")
+        assert vendor.query("SELECT name FROM sqlite_master WHERE type = 'table'") == []
 
     def test_the_twelve_step_alter_runs_with_its_pragmas_outside(
         self, vendor: Vendor, migrations: Migrations

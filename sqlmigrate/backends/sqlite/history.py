@@ -2,6 +2,11 @@
 
 Times are UTC text (``YYYY-MM-DD HH:MM:SS.SSS``), as SQLite's date functions
 write them; ``Entry`` reads them back as aware datetimes.
+
+``id`` is a plain ``INTEGER PRIMARY KEY`` (the rowid: one more than the largest,
+and rows are only ever added), not ``AUTOINCREMENT``: that would create
+``sqlite_sequence``, a table no one may drop, and golang-migrate's ``drop``
+fails on it (it drops every table sqlite_master lists).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ _NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 class SQLiteHistorySql:
     def create_table(self, qualified: str) -> str:
         return f"""CREATE TABLE IF NOT EXISTS {qualified} (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     version INTEGER NOT NULL,
     name TEXT NOT NULL,
     direction TEXT NOT NULL CHECK (direction IN ('up', 'down', 'force')),
