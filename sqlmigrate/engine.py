@@ -366,6 +366,10 @@ def _dirty_fix(run: Run, source: MigrationSource, version: int | None) -> str:
         earlier = [m.version for m in source if m.version < version]
         undone = str(earlier[-1]) if earlier else "-1"
         options.append(f"`{run.hint('sqlmigrate_force', undone)}` if you undid the file")
+    elif len(source):
+        # -1 dirty: the first migration's down failed; undone, that version is back
+        first = str(next(iter(source)).version)
+        options.append(f"`{run.hint('sqlmigrate_force', first)}` if you undid the file")
     return " or ".join(options)
 
 

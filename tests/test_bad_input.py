@@ -582,7 +582,8 @@ CASES = [
         "dirty-no-version-after-a-failed-first-down",
         ("sqlmigrate_goto", "1", "--path", "{dir}"),
         DIRTY.replace("{v}", "-1"),
-        "`python manage.py sqlmigrate_force -1` if the database now matches it",
+        "`python manage.py sqlmigrate_force -1` if the database now matches it or "
+        "`python manage.py sqlmigrate_force 1` if you undid the file",
         setup="DELETE FROM schema_migrations; INSERT INTO schema_migrations VALUES (-1, true)",
     ),
     case(

@@ -296,6 +296,11 @@ class TestGotoForceVersion:
         assert (cli("version").err, cli("version").code) == ("error: no migration\n", 1)
         run = cli("up")
         assert run.lines[0] == "error: Dirty database version -1. Fix and force version."
+        # the fix commands in Go's spelling: a bare -1 would be an unknown flag to it
+        assert " force -- -1` if the database now matches it or `python -m sqlmigrate " in run.err
+        assert " force 1` if you undid the file" in run.err
+        assert cli("force", "--", "-1").code == 0
+        assert (cli("version").err, cli("version").code) == ("error: no migration\n", 1)
 
 
 class TestDatabaseUrl:

@@ -62,7 +62,7 @@ _GO_FIRST_LINES = re.compile(
     r"|timeout: can't acquire database lock|no migration found for version \d+): (.*)",
     re.DOTALL,
 )
-_MANAGE_HINT = re.compile(r"python manage\.py sqlmigrate_(\w+)")
+_MANAGE_HINT = re.compile(r"python manage\.py sqlmigrate_(\w+)( -\d+)?")
 
 
 def go_duration(seconds: float) -> str:
@@ -104,7 +104,12 @@ def rewrite_hints(message: str, rerun: str) -> str:
     messages name the management commands)."""
     message = message.replace("sqlmigrate_down --all", "sqlmigrate_down -all")
     message = message.replace("--lock-timeout / SQLMIGRATE_LOCK_TIMEOUT", "-lock-timeout")
-    return _MANAGE_HINT.sub(lambda m: f"{rerun} {m.group(1)}", message)
+    return _MANAGE_HINT.sub(lambda m: _go_words(rerun, m.group(1), m.group(2)), message)
+
+
+def _go_words(rerun: str, command: str, negative: str | None) -> str:
+    # Go's flag parsing reads ``force -1`` as an unknown flag: the CLI needs ``--``.
+    return f"{rerun} {command}" + (f" --{negative}" if negative else "")
 
 
 def rerun_prefix(where: list[str], database: str) -> str:
