@@ -162,7 +162,8 @@ def _migrate(run: Run, planner: Planner) -> RunResult:
             session.take_lock()
         state = session.backend.read_version()
         if state.dirty:
-            raise DirtyError(state.version, _dirty_fix(run, source, state.version))
+            fix = _dirty_fix(run, source, state.version)
+            raise DirtyError(state.version, fix, session.backend.unlocked_cli_note)
         view, observed = _history_view(session, source, state.version)
         if run.kind == "up" and guards.is_ahead(source, view, state.version):
             return _ahead(run, source, state.version)

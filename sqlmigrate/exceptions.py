@@ -70,13 +70,14 @@ class CommandArgumentError(SQLMigrateError):
 
 
 class DirtyError(SQLMigrateError):
-    def __init__(self, version: int | None, fix: str) -> None:
+    def __init__(self, version: int | None, fix: str, note: str | None = None) -> None:
         self.version = version
         shown = -1 if version is None else version
         super().__init__(
             f"Dirty database version {shown}. Fix and force version.\n"
             f"A migration failed part-way. Check the database by hand, undo or finish what "
             f"the failed file did, then mark the version you left it at: {fix}"
+            + (f"\n{note}" if note else "")
         )
 
 

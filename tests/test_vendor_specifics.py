@@ -19,7 +19,7 @@ from sqlmigrate import engine, testing
 from sqlmigrate.backends.mysql import lock_name
 from sqlmigrate.backends.mysql import parsing as mysql_parsing
 from sqlmigrate.backends.sqlite import parsing as sqlite_parsing
-from sqlmigrate.exceptions import LockLostError, MigrationFailedError, SqlParseError
+from sqlmigrate.exceptions import DirtyError, LockLostError, MigrationFailedError, SqlParseError
 from sqlmigrate.validate import validate
 
 from .conftest import Migrations
@@ -253,6 +253,22 @@ class TestSQLite:
             ("CREATE TABLE schema_migrations (version uint64,dirty bool)",),
             ("CREATE UNIQUE INDEX version_unique ON schema_migrations (version)",),
         ]
+
+    def test_a_dirty_version_may_be_a_cli_run_in_progress(
+        self, vendor: Vendor, migrations: Migrations
+    ) -> None:
+        """The CLI takes no lock on SQLite: its migration in progress looks dirty to us."""
+        migrations.pair(1, "t", "CREATE TABLE t (id int);")
+        migrations.pair(2, "u", "CREATE TABLE u (id int);")
+        up(vendor, migrations)
+        vendor.query("UPDATE schema_migrations SET dirty = 1")
+        with pytest.raises(DirtyError) as dirty:
+            up(vendor, migrations)
+        assert str(dirty.value).endswith(
+            "if you undid the file\n(golang-migrate takes no lock on SQLite: if a migrate run "
+            "is going on right now, this is its migration in progress; let it finish and look "
+            "again.)"
+        )
 
     def test_the_clis_drop_works_after_sqlmigrate_ran(
         self, vendor: Vendor, migrations: Migrations

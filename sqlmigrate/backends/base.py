@@ -145,6 +145,9 @@ class Backend(Protocol):
     table_label: str
     #: seconds any of sqlmigrate's own statements may wait for a lock (set by ``lock``)
     wait_timeout: float
+    #: said beside a dirty version when golang-migrate takes no lock on this vendor, so
+    #: "dirty" may be a CLI run still going rather than a failure; None where it locks
+    unlocked_cli_note: str | None
 
     def parse(self, text: str, location: str) -> ParsedSql:
         """Split, classify and check a file for this vendor; raises SqlParseError with

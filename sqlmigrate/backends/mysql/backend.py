@@ -61,6 +61,7 @@ class MySQLBackend(OneByOne):
     vendor = "mysql"
     label = "MySQL/MariaDB"
     history_sql: HistorySql = MySQLHistorySql()
+    unlocked_cli_note: str | None = None  # the CLI takes the same lock
 
     def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
         check_table_name(table)

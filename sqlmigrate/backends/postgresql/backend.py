@@ -74,6 +74,7 @@ class PostgreSQLBackend:
     vendor = "postgresql"
     batches = True
     history_sql: HistorySql = PostgreSQLHistorySql()
+    unlocked_cli_note: str | None = None  # the CLI takes the same lock
 
     def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
         check_table_name(table)

@@ -46,6 +46,11 @@ class SQLiteBackend(OneByOne):
     vendor = "sqlite"
     label = "SQLite"
     history_sql: HistorySql = SQLiteHistorySql()
+    #: golang-migrate's sqlite3 driver takes no lock (golang-migrate-vendors.md)
+    unlocked_cli_note: str | None = (
+        "(golang-migrate takes no lock on SQLite: if a migrate run is going on right now, "
+        "this is its migration in progress; let it finish and look again.)"
+    )
 
     def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
         check_table_name(table)
