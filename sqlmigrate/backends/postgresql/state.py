@@ -13,6 +13,7 @@ its functions with ``pg_catalog``, so no ``search_path`` can redirect them.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -44,26 +45,32 @@ class Baseline:
 
         Session authorization and role are not reset by RESET ALL; the
         settings are put back as the session user, then the role is taken.
+        The same text after every file of a run: built once.
         """
-        # Temporary tables and LISTENs too: a migration's TEMP table would hide the real
-        # table of that name from the next file and from the caller (a test session).
-        # Prepared statements stay: the driver keeps its own and would not know.
-        statements = [
-            "RESET ALL",
-            "RESET SESSION AUTHORIZATION",
-            "RESET ROLE",
-            "DISCARD TEMP",
-            "UNLISTEN *",
-        ]
-        if self.settings:
-            calls = ", ".join(
-                f"pg_catalog.set_config({literal(name)}, {literal(value)}, false)"
-                for name, value in self.settings
-            )
-            statements.append(f"SELECT {calls}")
-        if self.current_user != self.session_user:
-            statements.append(f"SET ROLE {quote_identifier(self.current_user)}")
-        return ";\n".join(statements)
+        return _restore_sql(self)
+
+
+@functools.lru_cache(maxsize=16)
+def _restore_sql(baseline: Baseline) -> str:
+    # Temporary tables and LISTENs too: a migration's TEMP table would hide the real
+    # table of that name from the next file and from the caller (a test session).
+    # Prepared statements stay: the driver keeps its own and would not know.
+    statements = [
+        "RESET ALL",
+        "RESET SESSION AUTHORIZATION",
+        "RESET ROLE",
+        "DISCARD TEMP",
+        "UNLISTEN *",
+    ]
+    if baseline.settings:
+        calls = ", ".join(
+            f"pg_catalog.set_config({literal(name)}, {literal(value)}, false)"
+            for name, value in baseline.settings
+        )
+        statements.append(f"SELECT {calls}")
+    if baseline.current_user != baseline.session_user:
+        statements.append(f"SET ROLE {quote_identifier(baseline.current_user)}")
+    return ";\n".join(statements)
 
 
 def bounded(seconds: float) -> str:
@@ -80,6 +87,7 @@ def bounded(seconds: float) -> str:
 LOCK_LOST_MARK = "sqlmigrate: migration lock lost"
 
 
+@functools.lru_cache(maxsize=16)
 def lock_guard_sql(keys: tuple[int, ...]) -> str:
     """A statement that fails unless this session still holds every advisory key.
 
