@@ -8,6 +8,7 @@ and fails whenever the session lost a key, whoever holds it now.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import psycopg
@@ -71,6 +72,32 @@ def test_no_other_session_gets_a_key_during_or_after_the_guard(schema: Schema) -
         conn.execute("ROLLBACK")  # session-level holds do not go with the transaction
         assert not any(others_can_take(schema, key) for key in KEYS)
         assert held(conn) == list(KEYS)
+
+
+def test_a_session_waiting_for_a_key_does_not_trip_the_guard(schema: Schema) -> None:
+    """The golang-migrate CLI waits in pg_advisory_lock: queued behind us, it must not make
+    the guard's takes fail (a key already held is granted again without queueing)."""
+    with schema.connect() as conn, schema.connect() as waiter:
+        conn.execute(f"SELECT pg_advisory_lock({KEYS[0]}), pg_advisory_lock({KEYS[1]})")
+        waiter.execute("SET statement_timeout = '5s'")
+        waiting = waiter.pgconn
+        waiting.send_query(f"SELECT pg_advisory_lock({KEYS[0]})".encode())
+        for _ in range(200):
+            rows = conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                f"AND pid = {waiter.info.backend_pid}"
+            ).fetchone()
+            if rows and rows[0]:
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the waiter never queued")
+        for _ in range(3):
+            guarded(conn)
+        assert held(conn) == list(KEYS)
+        conn.execute(f"SELECT pg_advisory_unlock({KEYS[0]})")  # the waiter gets it now
+        while (result := waiting.get_result()) is not None:
+            assert result.status == psycopg.pq.ExecStatus.TUPLES_OK, result.error_message
 
 
 def test_guard_fails_when_a_released_key_is_free(schema: Schema) -> None:
