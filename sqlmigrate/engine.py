@@ -33,6 +33,7 @@ from .exceptions import (
     ShortLimitError,
     SQLMigrateError,
 )
+from .gcpause import collector_paused
 from .history import HistoryView, checksums
 from .history_table import HistoryRecorder
 from .planner import Plan, Step, plan_down, plan_goto, plan_out_of_order, plan_up
@@ -173,7 +174,8 @@ def _migrate(run: Run, planner: Planner) -> RunResult:
             # Drift matters when something is about to run on top of it.
             _check_drift(run, source, session.history.load(), state.version)
         parse = session.backend.parse
-        prepared = [_prepare(step, parsed, parse, sums=not run.dry_run) for step in steps]
+        with collector_paused():
+            prepared = [_prepare(step, parsed, parse, sums=not run.dry_run) for step in steps]
         if run.dry_run:
             return RunResult((), state.version, state.version, planned=tuple(prepared))
         # Every check passed: from here on the run writes.
@@ -205,8 +207,9 @@ def _preflight(
         steps = planner(source, state.version).steps
     except SQLMigrateError:
         return
-    for step in steps:
-        _prepare(step, parsed, session.backend.parse, sums=True)
+    with collector_paused():
+        for step in steps:
+            _prepare(step, parsed, session.backend.parse, sums=True)
 
 
 def _apply(run: Run, session: Session, prepared: list[PreparedStep]) -> list[AppliedMigration]:

@@ -211,7 +211,8 @@ def read_bytes(file: MigrationFile, limit: int | None = None) -> bytes:
     place) is always a FileReadError naming it, never an OSError deep in a check.
     """
     try:
-        with file.path.open("rb") as handle:
+        # The listing's path as is: no Path object per file (10 000 files in a dry run).
+        with open(file.location, "rb") as handle:  # noqa: PTH123
             return handle.read() if limit is None else handle.read(limit)
     except OSError as error:
         raise _unreadable(file, error) from None

@@ -18,6 +18,7 @@ from .backends import backend_for
 from .backends.base import VersionState
 from .conf import settings
 from .exceptions import SQLMigrateError
+from .gcpause import collector_paused
 from .guards import Drift, check_applied, find_out_of_order
 from .history import Entry, HistoryView, last_sql
 from .source import Migration, MigrationFile, MigrationSource, load_source
@@ -128,7 +129,10 @@ def read_status(
     source, source_error = _read_source(directory)
     state, table_exists, table, database_error = _read_database(using, timeout)
     view, history_error = _read_history(using, timeout, database_error)
-    rows = _rows(source, state, view, known=database_error is None) if source is not None else ()
+    rows: tuple[MigrationRow, ...] = ()
+    if source is not None:
+        with collector_paused():  # every applied file is hashed: thousands of objects
+            rows = _rows(source, state, view, known=database_error is None)
     return Status(
         using=using,
         directory=directory,

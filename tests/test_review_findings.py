@@ -117,12 +117,6 @@ def test_temp_objects_of_a_migration_do_not_reach_the_callers_session(
 # -- lock ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the lock guard counts transaction-level advisory locks as the session's lock: a "
-    "file that swaps the session lock for pg_advisory_xact_lock passes it, the version is "
-    "written, and the session holds no lock once the file commits",
-)
 def test_guard_is_not_fooled_by_transaction_level_advisory_locks(
     schema: Schema, migrations: Migrations
 ) -> None:
