@@ -18,8 +18,16 @@ import bench_memory
 import bench_noop_up
 import bench_status
 import bench_up_vs_psql
+import bench_vendors
 
-BENCHMARKS = [bench_up_vs_psql, bench_noop_up, bench_status, bench_memory, bench_corpus]
+BENCHMARKS = [
+    bench_up_vs_psql,
+    bench_noop_up,
+    bench_status,
+    bench_memory,
+    bench_corpus,
+    bench_vendors,
+]
 RESULTS = c.BENCH / "RESULTS.md"
 
 
