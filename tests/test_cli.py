@@ -323,8 +323,8 @@ class TestDatabaseUrl:
             ("", "error: failed to parse scheme from database URL: URL cannot be empty"),
             ("nourl", "error: failed to parse scheme from database URL: no scheme"),
             (
-                "mysql://root@tcp(127.0.0.1:3306)/db",
-                "error: failed to open database: database driver: unknown driver mysql "
+                "sqlserver://sa@127.0.0.1:1433?database=db",
+                "error: failed to open database: database driver: unknown driver sqlserver "
                 "(forgotten import?)",
             ),
         ],
@@ -361,7 +361,9 @@ class TestFlagsAndUsage:
     def test_usage(self, tmp_path: Path, args: tuple[str, ...], code: int) -> None:
         run = migrate(*args, cwd=tmp_path)
         assert run.err.startswith("Usage: migrate OPTIONS COMMAND [arg...]\n")
-        assert run.err.endswith("Source drivers: file\nDatabase drivers: postgres, postgresql\n")
+        assert run.err.endswith(
+            "Source drivers: file\nDatabase drivers: sqlite3, mysql, postgres, postgresql\n"
+        )
         assert (run.out, run.code) == ("", code)
 
     def test_version_flag(self, tmp_path: Path) -> None:

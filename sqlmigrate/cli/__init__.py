@@ -131,11 +131,19 @@ def _connect() -> None:
     try:
         connection.ensure_connection()
     except Exception as error:
-        text = str(error).strip()
+        text = _driver_error(error)
         password = connection.settings_dict.get("PASSWORD")
         if password:
             text = text.replace(str(password), "***")
         raise SQLMigrateError(f"failed to open database: {redact_url(text)}") from None
+
+
+def _driver_error(error: Exception) -> str:
+    """The driver's message; a MySQL one as go-sql-driver words it, ``Error 1049: ...``."""
+    args: tuple[object, ...] = tuple(getattr(error, "args", ()))
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        return f"Error {args[0]}: {args[1]}"
+    return str(error).strip()
 
 
 def main(argv: list[str] | None = None) -> int:

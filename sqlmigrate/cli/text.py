@@ -53,7 +53,7 @@ Commands:
   version      Print current migration version
 
 Source drivers: file
-Database drivers: postgres, postgresql
+Database drivers: sqlite3, mysql, postgres, postgresql
 """
 
 # The Go CLI's message for a failure, at the start of sqlmigrate's first line.
