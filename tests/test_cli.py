@@ -524,6 +524,9 @@ def test_go_duration(seconds: float, text: str) -> None:
         ("postgres://u:pw@h/db", "postgres://u:***@h/db"),
         ("postgres://u@h/db?password=pw&sslmode=disable", "postgres://u@h/db?password=***&sslmode=disable"),
         ("postgres://h/db", "postgres://h/db"),
+        ("sqlite3:///tmp/db.sqlite3", "sqlite3:///tmp/db.sqlite3"),
+        ("mysql://u:p@ss/w:rd@tcp(h:3306)/db?tls=x", "mysql://u:***@tcp(h:3306)/db?tls=x"),
+        ("mysql://u@tcp(h:3306)/db", "mysql://u@tcp(h:3306)/db"),
     ],
 )  # fmt: skip
 def test_redact_url(url: str, shown: str) -> None:
@@ -548,7 +551,8 @@ def test_lean_imports(cli: Cli) -> None:
     }
     assert (done.stderr.splitlines()[-1], done.returncode) == ("1", 0)
     assert "sqlmigrate.engine" in imported
-    assert not imported & {"django.urls", "django.http", "realstaging"}
+    assert not imported & {"django.urls", "django.http", "realstaging", "sqlmigrate.cli.mysql_url",
+                           "sqlmigrate.cli.sqlite_url", "MySQLdb", "pymysql"}  # fmt: skip
     assert not any(name.startswith(("pglast", "sqlmigrate.checks")) for name in imported)
 
 

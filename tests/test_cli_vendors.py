@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,6 +29,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ON_MYSQL = pytest.mark.parametrize("vendor", ["mysql"], indirect=True)
 ON_SQLITE = pytest.mark.parametrize("vendor", ["sqlite"], indirect=True)
 OPEN = "error: failed to open database: "
+
+
+def applied_versions(run: Run) -> list[str]:
+    return [
+        line.split("/")[0] for line in run.lines if re.fullmatch(rf"\d+/[ud] \S+ {DURATION}", line)
+    ]
 
 
 def server(vendor: Vendor) -> str:
@@ -95,6 +102,25 @@ class TestMySQLUrl:
         assert run.lines[0].startswith(OPEN + "Error 1045: Access denied for user")
         assert "s3cret-pw" not in run.err
         assert run.code == 1
+
+    def test_no_password_in_a_fix_command(self, cli: Cli) -> None:
+        user = f"u{uuid.uuid4().hex[:8]}"
+        database = urlsplit(cli.vendor.url).path.lstrip("/")
+        cli.vendor.query(f"CREATE USER '{user}'@'%' IDENTIFIED BY 's3cret-pw'")
+        try:
+            cli.vendor.query(f"GRANT ALL ON `{database}`.* TO '{user}'@'%'")
+            url = cli.url.replace("root@", f"{user}:s3cret-pw@", 1)
+            cli.migrations.pair(
+                4, "bad", "CREATE TABLE t4 (id int);\nINSERT INTO nosuch VALUES (1);"
+            )
+            run = cli("up", url=url)
+            assert applied_versions(run) == ["1", "2", "3"]
+            assert run.code == 1
+            # the fix command names this URL, password hidden
+            assert f"-database 'mysql://{user}:***@tcp(" in run.err
+            assert "s3cret-pw" not in run.err + run.out
+        finally:
+            cli.vendor.query(f"DROP USER '{user}'@'%'")
 
     def test_no_driver_names_the_extra(self, cli: Cli) -> None:
         # Both drivers hidden from the child: importing them fails as if not installed.
@@ -251,3 +277,26 @@ def test_the_same_output_as_the_cli(cli: Cli) -> None:
     ours = [summary(cli(*args)) for args in SCENARIO]
     names = [" ".join(args) for args in SCENARIO]
     assert list(zip(names, ours, strict=True)) == list(zip(names, theirs, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("url", "entry"),
+    [
+        ("mysql://u:p%40ss@unix(/run/mysqld.sock)/shop",
+         {"USER": "u", "PASSWORD": "p@ss", "HOST": "/run/mysqld.sock", "PORT": ""}),
+        ("mysql://u@/shop", {"HOST": "127.0.0.1", "PORT": "3306"}),
+        ("mysql://u@tcp([::1]:3307)/shop", {"HOST": "::1", "PORT": "3307"}),
+        ("mysql://u@tcp(db)/shop?charset=utf8mb4,utf8&timeout=1500ms&parseTime=true",
+         {"HOST": "db", "OPTIONS": {"charset": "utf8mb4", "connect_timeout": 2}}),
+        ("mysql://u@tcp(db:1)/shop?tls=custom&x-tls-ca=/ca.pem&x-tls-insecure-skip-verify=1",
+         {"OPTIONS": {"ssl": {"ca": "/ca.pem", "check_hostname": False}}}),
+        ("mysql://u@tcp(db:1)/shop?x-tls-ca=/ca.pem",  # without tls=NAME, as the CLI: no TLS
+         {"OPTIONS": {}}),
+    ],
+)  # fmt: skip
+def test_mysql_url_to_django(url: str, entry: dict[str, object]) -> None:
+    from sqlmigrate.cli.mysql_url import mysql_database
+
+    database, _ = mysql_database(url)
+    assert {key: database[key] for key in entry} == entry
+    assert database["NAME"] == "shop"
