@@ -120,3 +120,10 @@ def parse_int(text: str, *, signed: bool) -> int | None:
     value = int(text)
     low, high = _INT_RANGE if signed else (0, _UINT_MAX)
     return value if low <= value <= high else None
+
+
+def parse_bool(text: str) -> bool | None:
+    """Go's ``strconv.ParseBool``: ``1 t T TRUE true True`` / ``0 f F FALSE false False``."""
+    if text in _TRUE:
+        return True
+    return False if text in _FALSE else None

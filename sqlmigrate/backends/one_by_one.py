@@ -1,7 +1,8 @@
 """What the backends that run a message statement by statement share (SQLite, MySQL).
 
 Their drivers take one statement per call, so a message is split again and run
-in order; they run no batches, name no lock holders and cannot drop yet.
+in order; they run no batches and name no lock holders. Each drops in its own
+``drop`` module.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..exceptions import ConfigurationError, SQLMigrateError
+from ..exceptions import SQLMigrateError
 from .base import Dropped, ExecutionFailed, Holder, Outcome, StatementError, VersionState
 
 
@@ -74,6 +75,4 @@ class OneByOne:
         return []
 
     def drop_everything(self) -> Dropped:
-        raise ConfigurationError(
-            f"sqlmigrate_drop supports PostgreSQL so far; on {self.label} drop the tables by hand"
-        )
+        raise NotImplementedError

@@ -90,6 +90,12 @@ class Cli:
 
     def open(self) -> Path:
         """The Go CLI's ``migrate.New``: the source, then the database (connected)."""
+        folder = self.configure()
+        connect()
+        return folder
+
+    def configure(self) -> Path:
+        """The source, and Django set up for the database URL, not yet connected."""
         from .dbconfig import configure, scheme_error
 
         folder = self.directory()
@@ -97,7 +103,6 @@ class Cli:
         if problem:
             raise Fatal(f"error: {problem}")
         configure(self.database, folder, float(self.lock_timeout))
-        _connect()
         return folder
 
     def run_options(self, folder: Path) -> dict[str, Any]:
@@ -122,7 +127,7 @@ class Cli:
         self.say(f"{applied.version}/{letter} {identifier} ({go_duration(applied.duration)})")
 
 
-def _connect() -> None:
+def connect() -> None:
     from django.db import connection
 
     from ..exceptions import SQLMigrateError
@@ -131,11 +136,19 @@ def _connect() -> None:
     try:
         connection.ensure_connection()
     except Exception as error:
-        text = str(error).strip()
+        text = _driver_error(error)
         password = connection.settings_dict.get("PASSWORD")
         if password:
             text = text.replace(str(password), "***")
         raise SQLMigrateError(f"failed to open database: {redact_url(text)}") from None
+
+
+def _driver_error(error: Exception) -> str:
+    """The driver's message; a MySQL one as go-sql-driver words it, ``Error 1049: ...``."""
+    args: tuple[object, ...] = tuple(getattr(error, "args", ()))
+    if len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        return f"Error {args[0]}: {args[1]}"
+    return str(error).strip()
 
 
 def main(argv: list[str] | None = None) -> int:

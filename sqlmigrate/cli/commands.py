@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..goflag import Flag, FlagSet, UsageExit, Value, parse_int
-from . import Cli, fatal
+from . import Cli, connect, fatal
 from .text import CREATE_USAGE, DOWN_USAGE, DROP_USAGE, FORCE_USAGE, GOTO_USAGE, UP_USAGE
 
 HELP = Flag("help", "bool", False, "Print help information")
@@ -126,11 +126,14 @@ def drop(cli: Cli, args: list[str]) -> None:
     )
     from .. import engine
 
+    # A URL sqlmigrate cannot use is refused before the question (the Go CLI asks
+    # first, then fails); the connection, as the Go CLI's, is made after it.
+    folder = cli.configure()
     if not values["f"]:
         if not _confirmed(cli, DROP_QUESTION):
             fatal("Aborted dropping the entire database schema")
         cli.say("Dropping the entire database schema")
-    folder = cli.open()
+    connect()
     options = cli.run_options(folder)
     del options["progress"], options["should_stop"]
     engine.drop(**options)

@@ -1,5 +1,9 @@
 """Django configured from ``-database URL`` alone: no project settings imported.
 
+The scheme picks the vendor, as golang-migrate's drivers: ``postgres`` /
+``postgresql`` here, ``mysql`` (``mysql_url``) and ``sqlite3`` (``sqlite_url``)
+in modules of their own, imported only for their URLs.
+
 golang-migrate's ``postgres`` URL options map to sqlmigrate's settings:
 ``x-migrations-table`` is SQLMIGRATE_TABLE, ``x-statement-timeout`` (ms)
 becomes the session's ``statement_timeout``, ``search_path`` (which lib/pq
@@ -16,7 +20,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..exceptions import ConfigurationError
 
-SCHEMES = ("postgres", "postgresql")
+SCHEMES = ("postgres", "postgresql", "mysql", "sqlite3")
+#: the extra setting mysql_url gives x-statement-timeout in (it is no Django setting)
+STATEMENT_TIMEOUT_MS = "SQLMIGRATE_CLI_STATEMENT_TIMEOUT_MS"
 #: golang-migrate options that change nothing here: sqlmigrate always splits the file
 _IGNORED = {"x-multi-statement", "x-multi-statement-max-size"}
 
@@ -32,8 +38,8 @@ def scheme_error(url: str) -> str | None:
     if scheme not in SCHEMES:
         return (
             f"failed to open database: database driver: unknown driver {scheme} (forgotten "
-            f"import?)\npython -m sqlmigrate supports PostgreSQL URLs so far "
-            f"(postgres://USER:PASSWORD@HOST:PORT/DBNAME?sslmode=...)"
+            f"import?)\npython -m sqlmigrate reads postgres://, postgresql://, mysql:// and "
+            f"sqlite3:// URLs"
         )
     return None
 
@@ -78,13 +84,29 @@ def _milliseconds(value: str) -> int:
     return int(value)
 
 
-def configure(url: str, directory: Path, lock_timeout: float) -> None:
-    """settings.configure() with the one database of ``url``; the app registry, empty."""
+def database_for(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the DATABASES entry, sqlmigrate's settings) for a URL ``scheme_error`` accepted."""
+    scheme = url.partition(":")[0]
+    if scheme == "mysql":
+        from .mysql_url import mysql_database
+
+        return mysql_database(url)
+    if scheme == "sqlite3":
+        from .sqlite_url import sqlite_database
+
+        return sqlite_database(url)
     import dj_database_url
-    from django.conf import settings
 
     clean, extra = split_url(url)
-    database: dict[str, Any] = dict(dj_database_url.parse(clean))
+    return dict(dj_database_url.parse(clean)), extra
+
+
+def configure(url: str, directory: Path, lock_timeout: float) -> None:
+    """settings.configure() with the one database of ``url``; the app registry, empty."""
+    from django.conf import settings
+
+    database, extra = database_for(url)
+    timeout_ms = extra.pop(STATEMENT_TIMEOUT_MS, None)
     settings.configure(
         DATABASES={"default": database},
         INSTALLED_APPS=[],
@@ -100,3 +122,7 @@ def configure(url: str, directory: Path, lock_timeout: float) -> None:
     from django.apps import apps
 
     apps.populate(settings.INSTALLED_APPS)
+    if timeout_ms:
+        from .mysql_url import limit_statements
+
+        limit_statements(timeout_ms)

@@ -53,7 +53,7 @@ Commands:
   version      Print current migration version
 
 Source drivers: file
-Database drivers: postgres, postgresql
+Database drivers: sqlite3, mysql, postgres, postgresql
 """
 
 # The Go CLI's message for a failure, at the start of sqlmigrate's first line.
@@ -119,6 +119,8 @@ def rerun_prefix(where: list[str], database: str) -> str:
 
 def redact_url(url: str) -> str:
     """``url`` with its password (in the authority or ``?password=``) replaced by ``***``."""
+    if url.startswith("mysql://"):
+        return _redact_dsn(url)
     try:
         parts = urlsplit(url)
         password = parts.password
@@ -132,4 +134,19 @@ def redact_url(url: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
     if any(key == "password" for key, _ in pairs):
         query = urlencode([(k, "***" if k == "password" else v) for k, v in pairs], safe="*")
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # as written: urlunsplit would drop an empty authority (sqlite3:///path)
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _redact_dsn(url: str) -> str:
+    """A go-sql-driver DSN's password: between the user's ``:`` and the last ``@`` before
+    the database name's ``/`` (it may hold ``/``, ``:`` and ``@`` itself)."""
+    head, question, query = url.removeprefix("mysql://").partition("?")
+    slash = head.rfind("/")
+    where, rest = (head[:slash], head[slash:]) if slash >= 0 else (head, "")
+    credentials, at, address = where.rpartition("@")
+    user, colon, _ = credentials.partition(":")
+    if at and colon:
+        where = f"{user}:***@{address}"
+    return f"mysql://{where}{rest}{question}{query}"

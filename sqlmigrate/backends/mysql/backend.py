@@ -26,6 +26,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from ...exceptions import LockLostError, LockTimeoutError, SQLMigrateError
 from ...identifiers import check_table_name
 from ..base import (
+    Dropped,
     ExecutionFailed,
     HistorySql,
     StatementError,
@@ -209,6 +210,12 @@ class MySQLBackend(OneByOne):
 
     def snapshot_waiters(self) -> list[str]:
         return []
+
+    def drop_everything(self) -> Dropped:
+        """golang-migrate's ``drop``, and what it leaves behind too (``drop``)."""
+        from .drop import drop_everything
+
+        return drop_everything(self, self._database)
 
     # -- version table --------------------------------------------------------
     def ensure_table(self) -> None:

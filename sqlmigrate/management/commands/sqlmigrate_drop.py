@@ -14,7 +14,8 @@ QUESTION = "Are you sure you want to drop the entire database schema? [y/N]"
 class Command(SQLMigrateCommand):
     help = (
         "Drop everything in the schema of the version table: tables, views, sequences, "
-        "functions, types, domains (like `migrate drop`). Asks first; --database is required."
+        "functions, types, domains (like `migrate drop`; on MySQL the database's, on SQLite "
+        "the main database's). Asks first; --database is required."
     )
     reads_folder = False
     asks = True
