@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from .conftest import Migrations, run_command
+from .golang_migrate import require_cli
 from .test_cli import DURATION, Cli, Run, cli, go_url, three, with_option
 from .vendors import Vendor
 
@@ -243,13 +244,6 @@ SCENARIO = [
 ]  # fmt: skip
 
 
-def golang_migrate() -> str | None:
-    for candidate in (os.environ.get("GOLANG_MIGRATE"), "/opt/golang-migrate/migrate"):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
 def summary(run: Run) -> tuple[int, str, list[str]]:
     """What must be the same: exit status, stdout, and the CLI's lines (sqlmigrate adds
     explanations after an error's first line); durations vary."""
@@ -264,9 +258,7 @@ def summary(run: Run) -> tuple[int, str, list[str]]:
 
 @pytest.mark.parametrize("vendor", ["sqlite", "mysql"], indirect=True)
 def test_the_same_output_as_the_cli(cli: Cli) -> None:
-    binary = golang_migrate()
-    if binary is None:
-        pytest.skip("no golang-migrate CLI (GOLANG_MIGRATE, or /opt/golang-migrate/migrate)")
+    binary = require_cli()
     theirs = []
     for args in SCENARIO:
         done = subprocess.run(
