@@ -2,7 +2,8 @@
 
 PostgreSQL's parser (through pglast) needs about twelve times the text's size
 while it works, so a 50 MB data migration would need 600 MB at once. The
-text is therefore parsed a window at a time: the scanner (cheap, and it knows
+text is therefore parsed a window at a time, cut where guessing.py proves a
+guess (no scan), or else where the scanner (cheap, and it knows
 strings, dollar quotes and comments) finds a statement boundary near the end
 of the window, and the parser checks and splits the text up to it. Where the
 scanner's boundary falls inside a ``BEGIN ATOMIC`` body (which only the
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pglast import parser as pg_parser
+
+from .guessing import guessed_window
 
 WINDOW = 1 << 20
 #: a statement longer than this is walked by tokens instead of parsed
@@ -46,6 +49,14 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
     """
     pos, total, size = 0, len(text), WINDOW
     while pos < total:
+        guessed = guessed_window(text, pos, size)
+        if guessed is not None:
+            cut, proved = guessed
+            for piece in proved:
+                yield pos + piece.start, pos + piece.stop
+            _check_progress(pos, cut)
+            pos, size = cut, WINDOW
+            continue
         end = _cut(text, pos, size)
         if end is None and not _is_data(text, pos):
             # Only the parser knows where a giant CREATE FUNCTION ... BEGIN ATOMIC
