@@ -127,6 +127,19 @@ class StatementList(Sequence[Statement]):
         self._ends.append(statement.end)
         self._hi = len(self._starts)
 
+    def extend(self, starts: Sequence[int], ends: Sequence[int]) -> None:
+        """Plain statements in bulk; ``classify`` then marks the special ones among them."""
+        self._starts.extend(starts)
+        self._ends.extend(ends)
+        self._hi = len(self._starts)
+
+    def classify(self, index: int, statement: Statement) -> None:
+        """Give the statement at ``index`` (added by ``extend``) its classification."""
+        if (statement.start, statement.end) != (self._starts[index], self._ends[index]):
+            raise ValueError(f"statement {index} is at {self._starts[index]}, not {statement}")
+        if statement.transaction or statement.alone or statement.waits_for_snapshots:
+            self._special[index] = statement
+
     def inner(self) -> StatementList:
         """A view without the first and the last statement (an unwrapped BEGIN/COMMIT)."""
         view = StatementList()

@@ -1,5 +1,6 @@
 """The splitter's guessed cuts (guessing.py): a cut after a ``;`` line end that is no
-statement boundary is never taken, and windows give the statements of one whole parse.
+statement boundary is never taken, and windows give the statements of one whole parse;
+and the statements classified a window at once are all those classify would read.
 
 No database: the parser and splitter alone, with windows a few bytes long.
 """
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from pglast import parser as pg_parser
 
 from sqlmigrate.backends.postgresql import splitting
+from sqlmigrate.backends.postgresql.classify import CANDIDATE_WORDS, first_word, may_be_special
 from sqlmigrate.backends.postgresql.guessing import guessed_window
 from sqlmigrate.backends.postgresql.parsing import parse_migration
 
@@ -91,3 +93,32 @@ def test_any_window_size_gives_the_statements_of_one_parse(
     monkeypatch.setattr(splitting, "WINDOW", window)
     text = "".join(pieces)
     assert spans(text) == parser_spans(text)
+
+
+WORDS = [*CANDIDATE_WORDS, "INSERT", "SELECT", "BEGINS", "COMMENT", "CREATED", "DOX", "D", ""]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(WORDS),
+            st.sampled_from(["", " ", "_x", "1", "\u017f", "\u0130", "(", ";"]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_every_statement_classify_would_read_is_looked_at(
+    heads: list[tuple[str, str, bool]],
+) -> None:
+    """may_be_special answers for a window at once what classify's first word decides."""
+    text, starts = "", []
+    for word, after, lower in heads:
+        starts.append(len(text))
+        text += (word.lower() if lower else word.title()) + after + " x;\n"
+    looked_at = set(may_be_special(text, starts))
+    for index, start in enumerate(starts):
+        if first_word(text, start) in CANDIDATE_WORDS:
+            assert index in looked_at, text[start:]

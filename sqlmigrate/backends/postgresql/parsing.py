@@ -15,15 +15,15 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from pglast import parser as pg_parser
 
 from ...exceptions import SqlParseError
 from ...source import line_col
 from ...sql import ParsedSql, Statement, StatementList
-from .classify import COPY_FROM_STDIN, RefusedStatement, classify
-from .splitting import SplitError, split_statements
+from .classify import COPY_FROM_STDIN, RefusedStatement, classify, may_be_special
+from .splitting import SplitError, split_windows
 
 _META_COMMAND = re.compile(r"\\[A-Za-z!?]*")
 # Between statements only PostgreSQL's whitespace and semicolons, or comments.
@@ -37,8 +37,8 @@ def parse_migration(text: str, location: str) -> ParsedSql:
     _refuse_nul(text, location)
     statements = StatementList()
     try:
-        for start, end in split_statements(text):
-            statements.append(classify(text, start, end))
+        for offset, pieces in split_windows(text):
+            _add_window(text, statements, offset, pieces)
     except SplitError as error:
         raise _diagnose(text, location, error.message, error.offset) from None
     except RefusedStatement as refused:
@@ -46,6 +46,17 @@ def parse_migration(text: str, location: str) -> ParsedSql:
     _check_gaps(text, statements, location)
     _refuse_unlock_all(text, statements, location)
     return _classified(text, location, statements)
+
+
+def _add_window(text: str, statements: StatementList, offset: int, pieces: Sequence[slice]) -> None:
+    """A window's statements, in bulk; only those that may be special are classified
+    one by one (a file of INSERTs makes no Statement object at all)."""
+    starts = [offset + piece.start for piece in pieces]
+    ends = [offset + piece.stop for piece in pieces]
+    first = len(statements)
+    statements.extend(starts, ends)
+    for index in may_be_special(text, starts):
+        statements.classify(first + index, classify(text, starts[index], ends[index]))
 
 
 def _classified(text: str, location: str, statements: StatementList) -> ParsedSql:

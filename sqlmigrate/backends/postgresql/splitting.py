@@ -41,8 +41,9 @@ class SplitError(Exception):
         self.offset = offset
 
 
-def split_statements(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each statement, in order; raises SplitError.
+def split_windows(text: str) -> Iterator[tuple[int, Sequence[slice]]]:
+    """The statements a window at a time, in order: (offset, slices of
+    ``text[offset:]``), one slice a statement; raises SplitError.
 
     Every turn of the loop moves ``pos`` forward or grows ``size`` towards the
     rest of the text, so it ends on any input.
@@ -52,8 +53,7 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
         guessed = guessed_window(text, pos, size)
         if guessed is not None:
             cut, proved = guessed
-            for piece in proved:
-                yield pos + piece.start, pos + piece.stop
+            yield pos, proved
             _check_progress(pos, cut)
             pos, size = cut, WINDOW
             continue
@@ -66,7 +66,7 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
             start, stop, after = _giant_statement(text, pos)
             _check_progress(pos, after)
             if start < stop:
-                yield start, stop
+                yield 0, (slice(start, stop),)
             pos = after
             continue
         try:
@@ -79,8 +79,7 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
                 size = 2 * max(size, end - pos)
                 continue
             raise SplitError(str(error.args[0]), offset) from None
-        for piece in pieces:
-            yield pos + piece.start, pos + piece.stop
+        yield pos, pieces
         _check_progress(pos, end)
         pos, size = end, WINDOW
 
