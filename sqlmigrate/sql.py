@@ -165,6 +165,9 @@ class StatementList(Sequence[Statement]):
     def starts(self) -> Sequence[int]:
         return self._starts[self._lo : self._hi]
 
+    def ends(self) -> Sequence[int]:
+        return self._ends[self._lo : self._hi]
+
     def __len__(self) -> int:
         return self._hi - self._lo
 
