@@ -128,12 +128,12 @@ class StatementList(Sequence[Statement]):
         self._hi = len(self._starts)
 
     def extend(self, starts: Sequence[int], ends: Sequence[int]) -> None:
-        """Plain statements in bulk; ``classify`` then marks the special ones among them."""
+        """Plain statements in bulk; ``set_classification`` then marks the special ones."""
         self._starts.extend(starts)
         self._ends.extend(ends)
         self._hi = len(self._starts)
 
-    def classify(self, index: int, statement: Statement) -> None:
+    def set_classification(self, index: int, statement: Statement) -> None:
         """Give the statement at ``index`` (added by ``extend``) its classification."""
         if (statement.start, statement.end) != (self._starts[index], self._ends[index]):
             raise ValueError(f"statement {index} is at {self._starts[index]}, not {statement}")

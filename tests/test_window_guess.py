@@ -60,6 +60,11 @@ def test_a_comment_after_the_last_statement_is_a_boundary() -> None:
     assert guessed_window(text, 0, len(text) - 1) == (16, (slice(0, 8),))
 
 
+def test_a_second_guess_is_made_before_an_unterminated_body() -> None:
+    text = "SELECT 1;\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1;\n$$;\n"
+    assert guessed_window(text, 0, len(text) - 2) == (10, (slice(0, 8),))
+
+
 def test_a_real_error_keeps_its_place_and_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(splitting, "WINDOW", 24)
     text = "SELECT 1;\nSELEC 2;\nSELECT 3;\nSELECT 4;\n"

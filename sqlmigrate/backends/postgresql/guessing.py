@@ -6,8 +6,11 @@ scanner costs a full scan of the window on top of the parse. Most windows of
 a big file (rows of ``INSERT``) end their statements with ``;`` and a line
 end, so the cut is first guessed just after the window's last ``;\\n`` (or
 ``;\\r\\n``), and the parser alone decides whether the guess is a real
-boundary. When it is not, or the text has a real error, the splitter goes
-the scanner's way as before, so errors keep their message and position.
+boundary. A guess inside an unterminated string, quoted name, dollar quote
+or comment is followed by one more before where the parser says it starts
+(a function body in ``$$`` often holds the window's last ``;\n``). When no
+guess is proved, or the text has a real error, the splitter goes the
+scanner's way as before, so errors keep their message and position.
 
 Why a successful parse proves the guess: ``text[pos:end]`` starts on a real
 boundary (``pos``). The lexer reads it exactly as it reads that part of the
@@ -41,6 +44,9 @@ from collections.abc import Sequence
 
 from pglast import parser as pg_parser
 
+#: parses tried for one window before the scanner's way
+_GUESSES = 2
+
 
 def guessed_window(text: str, pos: int, size: int) -> tuple[int, Sequence[slice]] | None:
     """(end, statement slices of ``text[pos:end]``) for a proved cut near ``pos + size``;
@@ -48,16 +54,25 @@ def guessed_window(text: str, pos: int, size: int) -> tuple[int, Sequence[slice]
     stop = pos + size
     if stop >= len(text):
         return None  # the rest is parsed whole: nothing to cut
-    end = _after_last_semicolon_line(text, pos, stop)
-    if end is None:
-        return None
-    try:
-        pieces = pg_parser.split(text[pos:end], with_parser=True, only_slices=True)
-    except pg_parser.ParseError:
-        return None  # a cut inside a token or a body, or a real error: the scanner decides
-    if not pieces or text.find(";", pos + pieces[-1].stop, end) < 0:
-        return None  # no statement, or the last one goes on past the cut
-    return end, pieces
+    for _ in range(_GUESSES):
+        end = _after_last_semicolon_line(text, pos, stop)
+        if end is None:
+            return None
+        try:
+            pieces = pg_parser.split(text[pos:end], with_parser=True, only_slices=True)
+        except pg_parser.ParseError as error:
+            # A cut inside a token or a body, or a real error. An unterminated string,
+            # quoted name, dollar quote or comment is reported where it starts: the next
+            # guess is before it (a body, or the end of the input, gives no better one).
+            place = error.args[1] if len(error.args) > 1 else None
+            if place is None or not 0 < place < end - pos:
+                return None
+            stop = pos + place
+            continue
+        if not pieces or text.find(";", pos + pieces[-1].stop, end) < 0:
+            return None  # no statement, or the last one goes on past the cut
+        return end, pieces
+    return None  # the scanner decides
 
 
 def _after_last_semicolon_line(text: str, pos: int, stop: int) -> int | None:

@@ -57,7 +57,7 @@ def _add_window(text: str, statements: StatementList, offset: int, pieces: Seque
     first = len(statements)
     statements.extend(starts, ends)
     for index in may_be_special(text, starts):
-        statements.classify(first + index, classify(text, starts[index], ends[index]))
+        statements.set_classification(first + index, classify(text, starts[index], ends[index]))
 
 
 def _classified(text: str, location: str, statements: StatementList) -> ParsedSql:
