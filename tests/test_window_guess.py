@@ -13,7 +13,11 @@ from hypothesis import strategies as st
 from pglast import parser as pg_parser
 
 from sqlmigrate.backends.postgresql import splitting
-from sqlmigrate.backends.postgresql.classify import CANDIDATE_WORDS, first_word, may_be_special
+from sqlmigrate.backends.postgresql.first_words import (
+    CANDIDATE_WORDS,
+    first_word,
+    may_be_special,
+)
 from sqlmigrate.backends.postgresql.guessing import guessed_window
 from sqlmigrate.backends.postgresql.parsing import parse_migration
 

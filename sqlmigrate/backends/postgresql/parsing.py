@@ -21,7 +21,8 @@ from pglast import parser as pg_parser
 from ...exceptions import SqlParseError
 from ...source import line_col
 from ...sql import ParsedSql, Statement, StatementList
-from .classify import COPY_FROM_STDIN, RefusedStatement, classify, may_be_special
+from .classify import COPY_FROM_STDIN, RefusedStatement, classify
+from .first_words import may_be_special
 from .gaps import non_plain_gaps
 from .splitting import SplitError, split_windows
 
