@@ -127,6 +127,19 @@ class StatementList(Sequence[Statement]):
         self._ends.append(statement.end)
         self._hi = len(self._starts)
 
+    def extend(self, starts: Sequence[int], ends: Sequence[int]) -> None:
+        """Plain statements in bulk; ``set_classification`` then marks the special ones."""
+        self._starts.extend(starts)
+        self._ends.extend(ends)
+        self._hi = len(self._starts)
+
+    def set_classification(self, index: int, statement: Statement) -> None:
+        """Give the statement at ``index`` (added by ``extend``) its classification."""
+        if (statement.start, statement.end) != (self._starts[index], self._ends[index]):
+            raise ValueError(f"statement {index} is at {self._starts[index]}, not {statement}")
+        if statement.transaction or statement.alone or statement.waits_for_snapshots:
+            self._special[index] = statement
+
     def inner(self) -> StatementList:
         """A view without the first and the last statement (an unwrapped BEGIN/COMMIT)."""
         view = StatementList()
@@ -151,6 +164,9 @@ class StatementList(Sequence[Statement]):
 
     def starts(self) -> Sequence[int]:
         return self._starts[self._lo : self._hi]
+
+    def ends(self) -> Sequence[int]:
+        return self._ends[self._lo : self._hi]
 
     def __len__(self) -> int:
         return self._hi - self._lo

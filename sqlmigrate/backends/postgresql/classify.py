@@ -22,6 +22,7 @@ from pglast.enums import (
 )
 
 from ...sql import Statement
+from .first_words import CANDIDATE_WORDS, first_word
 from .splitting import error_offset
 
 _BEGIN_KINDS = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
@@ -30,13 +31,6 @@ _END_KINDS = {
     TransactionStmtKind.TRANS_STMT_ROLLBACK,
     TransactionStmtKind.TRANS_STMT_PREPARE,
 }
-CANDIDATE_WORDS = frozenset(
-    {
-        *("BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE"),
-        *("PREPARE", "CREATE", "DROP", "ALTER", "REINDEX", "VACUUM", "CLUSTER", "DISCARD"),
-        *("COPY", "CALL", "DO", "SET"),
-    }
-)
 _DDL_WORDS = frozenset({"CREATE", "DROP", "ALTER"})
 # CREATE/DROP/ALTER are parsed only when their first words can make them refuse a
 # transaction block: read from the statement's head, not searched in its whole text
@@ -51,7 +45,6 @@ _DDL_HEAD = re.compile(
 # ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY, ALTER DATABASE ... SET TABLESPACE
 _ALTER_SEARCHED = re.compile(r"ALTER\s+(?:TABLE|DATABASE)\b", re.IGNORECASE)
 _ALTER_TRIGGERS = re.compile(r"concurrently|tablespace", re.IGNORECASE)
-_FIRST_WORD = re.compile(r"[A-Za-z]+")
 _CONTROLS_TRANSACTION = re.compile(r"commit|rollback|call", re.IGNORECASE)
 _SET_TRIGGERS = re.compile(r"encoding|names|standard_conforming", re.IGNORECASE)
 
@@ -88,11 +81,6 @@ class RefusedStatement(Exception):
         super().__init__(message)
         self.offset = offset
         self.message = message
-
-
-def first_word(text: str, start: int) -> str:
-    match = _FIRST_WORD.match(text, start)
-    return match.group().upper() if match else ""
 
 
 def classify(text: str, start: int, end: int) -> Statement:

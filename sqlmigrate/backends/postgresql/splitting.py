@@ -2,7 +2,8 @@
 
 PostgreSQL's parser (through pglast) needs about twelve times the text's size
 while it works, so a 50 MB data migration would need 600 MB at once. The
-text is therefore parsed a window at a time: the scanner (cheap, and it knows
+text is therefore parsed a window at a time, cut where guessing.py proves a
+guess (no scan), or else where the scanner (cheap, and it knows
 strings, dollar quotes and comments) finds a statement boundary near the end
 of the window, and the parser checks and splits the text up to it. Where the
 scanner's boundary falls inside a ``BEGIN ATOMIC`` body (which only the
@@ -21,6 +22,8 @@ from typing import Any
 
 from pglast import parser as pg_parser
 
+from .guessing import guessed_window
+
 WINDOW = 1 << 20
 #: a statement longer than this is walked by tokens instead of parsed
 GIANT = 8 << 20
@@ -38,14 +41,22 @@ class SplitError(Exception):
         self.offset = offset
 
 
-def split_statements(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each statement, in order; raises SplitError.
+def split_windows(text: str) -> Iterator[tuple[int, Sequence[slice]]]:
+    """The statements a window at a time, in order: (offset, slices of
+    ``text[offset:]``), one slice a statement; raises SplitError.
 
     Every turn of the loop moves ``pos`` forward or grows ``size`` towards the
     rest of the text, so it ends on any input.
     """
     pos, total, size = 0, len(text), WINDOW
     while pos < total:
+        guessed = guessed_window(text, pos, size)
+        if guessed is not None:
+            cut, proved = guessed
+            yield pos, proved
+            _check_progress(pos, cut)
+            pos, size = cut, WINDOW
+            continue
         end = _cut(text, pos, size)
         if end is None and not _is_data(text, pos):
             # Only the parser knows where a giant CREATE FUNCTION ... BEGIN ATOMIC
@@ -55,7 +66,7 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
             start, stop, after = _giant_statement(text, pos)
             _check_progress(pos, after)
             if start < stop:
-                yield start, stop
+                yield 0, (slice(start, stop),)
             pos = after
             continue
         try:
@@ -68,8 +79,7 @@ def split_statements(text: str) -> Iterator[tuple[int, int]]:
                 size = 2 * max(size, end - pos)
                 continue
             raise SplitError(str(error.args[0]), offset) from None
-        for piece in pieces:
-            yield pos + piece.start, pos + piece.stop
+        yield pos, pieces
         _check_progress(pos, end)
         pos, size = end, WINDOW
 
