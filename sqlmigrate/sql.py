@@ -37,6 +37,11 @@ class Statement:
         """Sent in a message of its own: a transaction block around it would break it."""
         return self.no_transaction is not None or self.calls
 
+    @property
+    def classified(self) -> bool:
+        """Anything but a plain statement: a StatementList keeps it as an object."""
+        return bool(self.transaction) or self.alone or self.waits_for_snapshots
+
 
 @dataclass(frozen=True, slots=True)
 class Part:
@@ -121,7 +126,7 @@ class StatementList(Sequence[Statement]):
         self._lo, self._hi = 0, 0
 
     def append(self, statement: Statement) -> None:
-        if statement.transaction or statement.alone or statement.waits_for_snapshots:
+        if statement.classified:
             self._special[len(self._starts)] = statement
         self._starts.append(statement.start)
         self._ends.append(statement.end)
@@ -137,7 +142,7 @@ class StatementList(Sequence[Statement]):
         """Give the statement at ``index`` (added by ``extend``) its classification."""
         if (statement.start, statement.end) != (self._starts[index], self._ends[index]):
             raise ValueError(f"statement {index} is at {self._starts[index]}, not {statement}")
-        if statement.transaction or statement.alone or statement.waits_for_snapshots:
+        if statement.classified:
             self._special[index] = statement
 
     def inner(self) -> StatementList:

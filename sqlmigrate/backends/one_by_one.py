@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import SQLMigrateError
-from .base import Dropped, ExecutionFailed, Holder, Outcome, StatementError, VersionState
+from .base import ExecutionFailed, Holder, Outcome, StatementError, VersionState
 
 
 class OneByOne:
@@ -73,6 +73,3 @@ class OneByOne:
     def lock_holders(self, statement: str) -> list[Holder]:
         """Who holds the locks a statement waited for: not looked up on this vendor."""
         return []
-
-    def drop_everything(self) -> Dropped:
-        raise NotImplementedError

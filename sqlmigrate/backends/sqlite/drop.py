@@ -2,8 +2,8 @@
 
 The CLI drops each table listed in ``sqlite_master`` and then runs
 ``VACUUM``; views survive, and a database with an ``AUTOINCREMENT`` table
-(sqlmigrate's history table has one) makes it fail on ``table
-sqlite_sequence may not be dropped``. Here, as ``sqlmigrate_drop`` does on
+(Django's own tables have them; sqlmigrate's history table does not) makes it
+fail on ``table sqlite_sequence may not be dropped``. Here, as ``sqlmigrate_drop`` does on
 PostgreSQL, views and tables go (triggers and indexes with them), the
 version and history tables included, in one transaction; SQLite's own
 tables (``sqlite_sequence``, ``sqlite_stat1``, ...) cannot be dropped and
